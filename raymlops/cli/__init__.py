@@ -1,0 +1,81 @@
+"""The ``raymlops`` command.
+
+Every command takes ``--json`` (machine output on stdout); people get tables. Exit
+codes: 0 ok, 1 a check found problems, 2 unusable input or usage. Errors are one line
+on stderr that names the problem and the fix; ``--verbose`` adds the traceback of an
+unexpected failure.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from raymlops.cli._common import CliContext, global_options
+from raymlops.errors import RaymlopsError
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@global_options
+@click.version_option(package_name="raymlops", prog_name="raymlops")
+@click.pass_context
+def cli(ctx: click.Context, address: str | None, home: str | None, metadata_uri: str | None, json_out: bool, verbose: bool):
+    """raymlops: from raw data to a model kept healthy in production, on Ray."""
+    ctx.obj = CliContext(address=address, home=home, metadata_uri=metadata_uri, json=json_out, verbose=verbose)
+
+
+def _register_commands() -> None:
+    from raymlops.cli import demo, lineage, models, runs
+
+    for mod in (models, runs, lineage, demo):
+        mod.register(cli)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script and ``python -m raymlops``."""
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "--verbose" in args or "-v" in args
+    json_out = "--json" in args
+    try:
+        rv = cli.main(args=args, prog_name="raymlops", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        hint = ""
+        if isinstance(exc, click.exceptions.UsageError) and exc.ctx is not None:
+            hint = f" (see `{exc.ctx.command_path} --help`)"
+        _fail(exc.format_message() + hint, "usage", 2, json_out)
+    except RaymlopsError as exc:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        _fail(exc.message, exc.code, exc.exit_code, json_out, exc.details)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        msg = f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        _fail(msg + " (rerun with --verbose for the traceback and report it)", "internal", 1, json_out)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _fail(message: str, code: str, exit_code: int, json_out: bool, details: list | None = None) -> None:
+    message = " ".join(message.split())
+    if json_out:
+        import json
+
+        click.echo(json.dumps({"error": {"code": code, "message": message, "details": details or []}}))
+    click.echo(f"error: {message}", err=True)
+    sys.exit(exit_code)

@@ -1,0 +1,107 @@
+"""Connecting to Ray: an embedded local Ray by default, an existing cluster by address.
+
+Every raymlops driver joins the ``raymlops`` namespace (so named actors, such as the
+store actor and the rollout controller, are found from any driver) and passes the
+raymlops settings to its workers through the job's runtime environment. Driver logs
+stay quiet unless ``verbose``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from raymlops.config import Settings
+from raymlops.errors import RaymlopsError
+
+__all__ = ["NAMESPACE", "init", "shutdown", "RayUnavailableError"]
+
+NAMESPACE = "raymlops"
+
+
+class RayUnavailableError(RaymlopsError):
+    code = "ray_unavailable"
+    http_status = 503
+    template = (
+        "cannot connect to Ray at {address}: {reason}; start a cluster with `ray start --head` "
+        "(then export RAY_AUTH_MODE=token, its clients need the token in ~/.ray/auth_token) "
+        "or omit --address/RAY_ADDRESS to run on an embedded local Ray"
+    )
+
+
+def _quiet() -> None:
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    for name in ("ray", "ray.data", "ray.tune", "ray.serve", "ray.train", "filelock"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def init(
+    settings: Settings | None = None,
+    *,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    verbose: bool | None = None,
+) -> None:
+    """Connect this process to Ray unless it already is.
+
+    Args:
+        settings: raymlops settings (resolved from the environment by default).
+        address: a cluster address (``auto``, ``host:port``, ``ray://...``); overrides
+            ``settings.ray_address``. Without one, an embedded local Ray starts.
+        num_cpus: CPUs of the embedded Ray (all by default).
+        verbose: show Ray's logs and worker output on the driver.
+
+    Raises:
+        RayUnavailableError: the cluster at ``address`` cannot be reached.
+    """
+    import ray
+
+    settings = settings or Settings.resolve()
+    verbose = settings.verbose if verbose is None else verbose
+    if not verbose:
+        _quiet()
+    if ray.is_initialized():
+        return
+    address = address or settings.ray_address
+    common = dict(
+        namespace=NAMESPACE,
+        logging_level=logging.INFO if verbose else logging.ERROR,
+        log_to_driver=verbose,
+        runtime_env={"env_vars": settings.env_vars()},
+        configure_logging=True,
+    )
+    if address:
+        if "RAY_AUTH_MODE" not in os.environ and (Path.home() / ".ray" / "auth_token").is_file():
+            # `ray start --head` turns token authentication on; its clients need this.
+            os.environ["RAY_AUTH_MODE"] = "token"
+        try:
+            ray.init(address=address, **common)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise RayUnavailableError(address=address, reason=reason) from None
+    else:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, **common)
+    if not verbose:
+        _quiet_ray_libraries()
+
+
+def _quiet_ray_libraries() -> None:
+    try:
+        from ray.data import DataContext
+
+        ctx = DataContext.get_current()
+        ctx.enable_progress_bars = False
+        ctx.print_on_execution_start = False
+    except Exception:  # noqa: BLE001 - older Ray without these switches
+        pass
+
+
+def shutdown() -> None:
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
