@@ -4,9 +4,12 @@ The top level holds the calls most code needs; each lifecycle part has its own
 package (``raymlops.metadata``, ``raymlops.registry``, ``raymlops.tracking``, ...).
 
 Example:
-    >>> import raymlops
-    >>> sorted(raymlops.__all__)[:3]
-    ['Settings', '__version__', 'connect']
+    >>> import tempfile, raymlops
+    >>> s = raymlops.Settings.resolve(home=tempfile.mkdtemp(), env={})
+    >>> raymlops.register_model({"weights": [0.5]}, "toy", settings=s)
+    1
+    >>> raymlops.load_model("toy@1", settings=s)
+    {'weights': [0.5]}
 """
 
 from __future__ import annotations

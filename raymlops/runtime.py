@@ -71,7 +71,7 @@ def init(
         namespace=NAMESPACE,
         logging_level=logging.INFO if verbose else logging.ERROR,
         log_to_driver=verbose,
-        runtime_env={"env_vars": settings.env_vars()},
+        runtime_env={"env_vars": _worker_env(settings)},
         configure_logging=True,
     )
     if address:
@@ -87,6 +87,21 @@ def init(
         ray.init(num_cpus=num_cpus, include_dashboard=False, **common)
     if not verbose:
         _quiet_ray_libraries()
+
+
+def _worker_env(settings: Settings) -> dict[str, str]:
+    """Settings for the workers, minus what a submitted job's runtime env already sets.
+
+    Ray refuses a driver runtime env whose env var keys collide with the job's.
+    """
+    env = settings.env_vars()
+    injected = os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR")
+    if injected:
+        import json
+
+        job_env = (json.loads(injected).get("runtime_env") or {}).get("env_vars") or {}
+        env = {k: v for k, v in env.items() if k not in job_env}
+    return env
 
 
 def _quiet_ray_libraries() -> None:

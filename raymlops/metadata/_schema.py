@@ -82,8 +82,8 @@ events = _table(
     Column("type", String(8), nullable=False),  # INPUT | OUTPUT
     Column("path", String(255)),
     Column("time", Float, nullable=False),
-    Index("ix_events_artifact", "artifact_id", "type"),
-    Index("ix_events_execution", "execution_id", "type"),
+    Index("ix_events_artifact", "artifact_id", "type", "execution_id"),  # covering: lineage walks
+    Index("ix_events_execution", "execution_id", "type", "artifact_id"),
 )
 
 contexts = _table(

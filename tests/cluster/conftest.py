@@ -1,0 +1,26 @@
+"""One real local Ray per test session, with its own raymlops home."""
+
+from __future__ import annotations
+
+import pytest
+
+from raymlops.config import Settings
+
+
+@pytest.fixture(scope="session")
+def ray_settings(tmp_path_factory) -> Settings:
+    home = tmp_path_factory.mktemp("ray-home")
+    s = Settings.resolve(home=home, env={})
+    s.ensure_home()
+    return s
+
+
+@pytest.fixture(scope="session")
+def ray_session(ray_settings: Settings):
+    import ray
+
+    from raymlops import runtime
+
+    runtime.init(ray_settings, num_cpus=2)
+    yield ray_settings
+    ray.shutdown()
