@@ -2,7 +2,8 @@
 # A local Ray head for trying raymlops jobs the way a cluster runs them.
 #
 #   cluster/local.sh start            start a head (own port, temp dir, dashboard port)
-#   cluster/local.sh submit [ARGS]    submit jobs/train_baseline.py [ARGS] and wait
+#   cluster/local.sh submit [JOB.py] [ARGS]
+#                                     submit a job (default jobs/train_baseline.py) and wait
 #   cluster/local.sh stop             stop the head this script started (and nothing else)
 #
 # Settings (environment): RAY_PORT (6390), RAY_DASHBOARD_PORT (8270), RAY_CLIENT_PORT (23091),
@@ -41,9 +42,11 @@ start() {
 }
 
 submit() {
+  local job="$here/jobs/train_baseline.py"
+  if [[ "${1:-}" == *.py ]]; then job="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; shift; fi
   ray job submit --address "http://127.0.0.1:$RAY_DASHBOARD_PORT" \
     --runtime-env-json "{\"env_vars\": {\"RAYMLOPS_HOME\": \"$RAYMLOPS_HOME\"}}" \
-    -- python "$here/jobs/train_baseline.py" "$@"
+    -- python "$job" "$@"
 }
 
 stop() {

@@ -35,6 +35,7 @@ def _quiet() -> None:
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "CRITICAL")
     for name in ("ray", "ray.data", "ray.tune", "ray.serve", "ray.train", "filelock"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

@@ -747,6 +747,7 @@ class MetadataStore(MetadataAPI):
         graph = LineageGraph()
         with self.read() as conn:
             dist, used = traverse(start_list, direction, hops, lambda f, d: self._expand(conn, f, d))
+            keys = {node: f"{node[0]}:{node[1]}" for node in dist}
             for kind, cols in (
                 ("artifact", "id, type_id, name, uri, sha256, state, properties"),
                 ("execution", "id, type_id, name, NULL, NULL, state, properties"),
@@ -755,9 +756,9 @@ class MetadataStore(MetadataAPI):
                 for chunk in _chunks(wanted):
                     sql = f"SELECT {cols} FROM {kind}s WHERE id IN ({', '.join('?' * len(chunk))})"
                     for pk, tid, name, uri, sha, state, props in self._raw(conn, sql, chunk):
-                        key = f"{kind}:{pk}"
-                        graph.nodes[key] = {
-                            "id": key,
+                        node = (kind, pk)
+                        graph.nodes[keys[node]] = {
+                            "id": keys[node],
                             "kind": kind,
                             "pk": pk,
                             "type": self._type_name(tid),
@@ -765,14 +766,16 @@ class MetadataStore(MetadataAPI):
                             "uri": uri,
                             "sha256": sha,
                             "state": state,
-                            "properties": json.loads(props),
-                            "distance": dist[(kind, pk)],
+                            "properties": json.loads(props) if props != "{}" else {},
+                            "distance": dist[node],
                         }
-        graph.edges = {(node_key(s), node_key(t), ty) for s, t, ty in used}
+        graph.edges = {(keys[s], keys[t], ty) for s, t, ty in used}
         return graph
 
     def _raw(self, conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple]:
         """Run hand-written read SQL (``?`` placeholders) on any dialect, skipping the compiler."""
+        if self._sqlite:
+            return conn.connection.driver_connection.execute(sql, tuple(params)).fetchall()
         if self._engine.dialect.paramstyle != "qmark":
             sql = sql.replace("?", "%s")
         return conn.exec_driver_sql(sql, tuple(params)).all()
@@ -791,9 +794,11 @@ class MetadataStore(MetadataAPI):
                     "SELECT artifact_id, execution_id FROM events "
                     f"WHERE {col} IN ({', '.join('?' * len(chunk))}) AND type = ?"
                 )
-                for aid, eid in self._raw(conn, sql, [*chunk, etype]):
-                    a, e = ("artifact", aid), ("execution", eid)
-                    out.append((a, e, etype) if etype == "INPUT" else (e, a, etype))
+                rows = self._raw(conn, sql, [*chunk, etype])
+                if etype == "INPUT":
+                    out += [(("artifact", a), ("execution", e), etype) for a, e in rows]
+                else:
+                    out += [(("execution", e), ("artifact", a), etype) for a, e in rows]
         return out
 
     # ------------------------------------------------------------------ metrics

@@ -23,8 +23,13 @@ def read_dataset_frame(artifact: Artifact):
 
     if not artifact.uri.startswith("file://"):
         raise InvalidInputError(f"dataset {artifact.uri!r} is not a local file; pass a file:// dataset")
+    from raymlops.data.artifacts import files_of
+
     path = artifact.uri[len("file://") :]
-    return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
+    frames = [pd.read_csv(f) if f.endswith(".csv") else pd.read_parquet(f) for f in files_of(path)]
+    if not frames:
+        raise InvalidInputError(f"dataset {artifact.uri} holds no files")
+    return pd.concat(frames, ignore_index=True)
 
 
 def train_baseline(

@@ -44,6 +44,15 @@ def test_submitted_job_registers_a_model_visible_from_the_cli(tmp_path):
         )
         assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
         assert "succeeded" in job.stdout + job.stderr
+        data_job = subprocess.run(
+            [script, "submit", str(REPO / "jobs" / "data_pipeline.py"), "sklearn://wine", "--target", "target"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert data_job.returncode == 0, data_job.stdout[-3000:] + data_job.stderr[-3000:]
+        assert '"rows_in": 178' in data_job.stdout
     finally:
         stopped = subprocess.run([script, "stop"], env=env, capture_output=True, text=True, timeout=120)
         shutil.rmtree(ray_tmp, ignore_errors=True)
