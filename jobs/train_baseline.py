@@ -1,4 +1,5 @@
-"""Ray job: ingest a bundled dataset, train and register a baseline, set an alias.
+"""Ray job: ingest a bundled dataset, train baselines and the default model, register the
+best, evaluate and bless it, and make it champion when blessed.
 
 Submit it to a cluster (see cluster/local.sh):
 
@@ -15,22 +16,10 @@ import argparse
 import json
 import sys
 
-import ray
-
-from raymlops import runtime
 from raymlops.config import Settings
-from raymlops.data import SKLEARN_DATASETS, ingest_sklearn
+from raymlops.data import SKLEARN_DATASETS
 from raymlops.errors import RaymlopsError
-from raymlops.metadata import connect
-from raymlops.registry import ModelRegistry
-
-
-def _train(dataset_id: int, target: str, name: str, seed: int) -> dict:
-    from raymlops.metadata import connect as worker_connect
-    from raymlops.training import train_baseline
-
-    dataset = worker_connect().get_artifact(dataset_id)
-    return train_baseline(dataset, target=target, name=name, experiment="jobs", seed=seed)
+from raymlops.training.train import Trainer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,21 +27,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", default="breast_cancer", choices=SKLEARN_DATASETS)
     p.add_argument("--target", default="target")
     p.add_argument("--name", default="breast-cancer")
-    p.add_argument("--alias", default="champion")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     try:
         settings = Settings.resolve()
         settings.ensure_home()
-        runtime.init(settings)
-        dataset = ingest_sklearn(args.dataset, settings=settings, store=connect(settings))
-        task = ray.remote(num_cpus=1)(_train)
-        record = ray.get(task.remote(dataset.id, args.target, args.name, args.seed))
-        ModelRegistry.connect(settings).set_alias(args.name, record["version"], args.alias, reason="jobs/train_baseline.py")
+        trainer = Trainer(settings)
+        result = trainer.fit(f"sklearn://{args.dataset}", target=args.target, name=args.name, seed=args.seed, experiment="jobs")
+        if result.blessed:
+            trainer.registry.set_alias(args.name, result.version, "champion", reason="jobs/train_baseline.py: blessed")
     except RaymlopsError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.exit_code
-    print(json.dumps({"name": record["name"], "version": record["version"], "metrics": record["metrics"]}))
+    print(json.dumps({"name": result.name, "version": result.version, "metrics": result.metrics, "blessed": result.blessed}))
     return 0
 
 

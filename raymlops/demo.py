@@ -18,17 +18,6 @@ TARGET = "target"
 MODEL = "breast-cancer"
 
 
-def _train_in_task(dataset_id: int, settings_dict: dict[str, Any]) -> dict[str, Any]:
-    """Runs in a Ray worker: reads the dataset, trains, tracks and registers through the store actor."""
-    from raymlops.metadata import connect
-    from raymlops.training import train_baseline
-
-    settings = Settings(**settings_dict)
-    store = connect(settings)
-    dataset = store.get_artifact(dataset_id)
-    return train_baseline(dataset, target=TARGET, name=MODEL, experiment="demo", seed=0, settings=settings)
-
-
 def _dirty_feed(settings: Settings) -> tuple[str, int]:
     """Today's feed: the bundled data with a few broken rows, as real feeds have."""
     from raymlops.data.ingest import load_sklearn_frame
@@ -47,14 +36,13 @@ def _dirty_feed(settings: Settings) -> tuple[str, int]:
 
 def run_demo(settings: Settings, say: Callable[[str], None] = print) -> dict[str, Any]:
     """Run every chapter of the demo; returns a summary (printed as JSON by ``--json``)."""
-    import ray
-
     from raymlops import runtime
     from raymlops.cli._common import table
     from raymlops.cli.lineage import render
     from raymlops.data.pipeline import DataPipeline
     from raymlops.metadata import connect
     from raymlops.registry import ModelRegistry
+    from raymlops.training.train import Trainer
 
     settings.ensure_home()
     say(f"raymlops demo  (home: {settings.home})")
@@ -86,15 +74,27 @@ def run_demo(settings: Settings, say: Callable[[str], None] = print) -> dict[str
     say(f"feature transform fitted on the training split only: {len(info['features_out'])} features -> {transform.uri[:60]}...")
     summary["data"] = {"validation": rep, "splits": counts, "label_issues": len(issues)}
 
-    say("\n== 2. Baseline, registry, lineage")
-    task = ray.remote(num_cpus=1)(_train_in_task)
-    record = ray.get(task.remote(splits["train"].id, settings.model_dump()))
+    say("\n== 2. Experiments: baselines, a Ray Tune sweep, evaluation per slice, blessing")
+    trainer = Trainer(settings, store=store)
+    prep = trainer.prepare(feed_path, target=TARGET, schema_path=schema_art.uri[len("file://") :], run_name="demo-train")
+    result = trainer.fit(feed_path, target=TARGET, name=MODEL, tune_trials=4, slices=["mean_radius"], prepared=prep, experiment="demo")
+    for r in result.runs:
+        value = r["metrics"].get("val_accuracy", r["metrics"].get("accuracy"))
+        say(f"  run {r['id']:>3}  {r['name']:<22} validation accuracy {value:.4f}")
     say(
-        f"trained a baseline in a Ray task: run {record['run_id']}, accuracy {record['metrics']['accuracy']:.3f}; "
-        f"registered {record['name']}@{record['version']} (sha256 {record['sha256'][:12]})"
+        f"registered {MODEL}@{result.version} ({result.metric} on the test split: {result.metrics['test'][result.metric]:.4f}); "
+        f"blessing: {result.blessing['verdict']} ({result.blessing['baseline']})"
     )
-    move = registry.set_alias(MODEL, record["version"], "champion", reason="demo: baseline becomes champion")
-    say(f"{MODEL}@champion -> version {move['to_version']} (was {move['from_version'] or 'unset'})")
+    by_slice = [{"slice": k, **v, "rows": result.evaluation["counts"][k]} for k, v in result.evaluation["by_slice"].items()]
+    say(table(by_slice, ["slice", "rows", "accuracy", "f1"]))
+    if result.worst_slices:
+        w = result.worst_slices[0]
+        say(f"worst slice found automatically (SliceLine): {w['name']} ({w['size']} rows, error rate {w['error_rate']:.2f})")
+    if result.blessed:
+        move = registry.set_alias(MODEL, result.version, "champion", reason="demo: blessed")
+        say(f"{MODEL}@champion -> version {move['to_version']} (was {move['from_version'] or 'unset'})")
+    record = registry.get(f"{MODEL}@champion")
+    summary["train"] = result.to_dict()
 
     graph = store.lineage(("artifact", record["artifact_id"]), direction="up", hops=20).to_dict()
     root = f"artifact:{record['artifact_id']}"

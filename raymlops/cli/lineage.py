@@ -36,11 +36,14 @@ def render(graph: dict, root: str) -> str:
 
     lines = [label(root)]
 
-    def walk(nid: str, edges: dict[str, list[str]], arrow: str, depth: int, seen: set[str]) -> None:
+    def walk(nid: str, edges: dict[str, list[str]], arrow: str, depth: int, expanded: set[str]) -> None:
         for other in sorted(edges.get(nid, [])):
+            if other in expanded:
+                lines.append("  " * depth + f"{arrow} {label(other)} (see above)")
+                continue
             lines.append("  " * depth + f"{arrow} {label(other)}")
-            if other not in seen:
-                walk(other, edges, arrow, depth + 1, seen | {other})
+            expanded.add(other)
+            walk(other, edges, arrow, depth + 1, expanded)
 
     if parents.get(root):
         lines.append("upstream:")

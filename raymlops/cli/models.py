@@ -32,7 +32,9 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def show(cctx: CliContext, ref: str):
         """Show one version: NAME@VERSION, NAME@ALIAS or NAME (latest)."""
-        rec = cctx.registry().get(ref)
+        reg = cctx.registry()
+        rec = reg.get(ref)
+        rec["blessing"] = reg.blessing(rec["name"], rec["version"])
 
         def human(r: dict) -> str:
             sig_in = ", ".join(f"{c['name']}:{c['type']}" for c in r["signature"].get("inputs", []))
@@ -44,6 +46,8 @@ def register(cli: click.Group) -> None:
                 f"  inputs:    {sig_in or '-'}",
                 f"  output:    {r['signature'].get('output') or '-'}",
             ]
+            b = r.get("blessing")
+            lines.append(f"  blessing:  {b['verdict'] if b else 'not evaluated'}")
             if r.get("description"):
                 lines.append(f"  about:     {r['description']}")
             return "\n".join(lines)

@@ -439,7 +439,12 @@ class DataPipeline:
         format: str | None = None,
     ) -> PipelineResult:
         """Run every step; returns the artifacts by role."""
+        from raymlops.data.sources import peek_columns
+
         res = PipelineResult(out_dir=self.out_dir)
+        columns = peek_columns(data, format=format)
+        if target not in columns:
+            raise InvalidInputError(f"target column {target!r} is not in the data; columns: {', '.join(columns)}")
         raw = self.ingest(data, format=format)
         res.artifacts["raw"] = raw
         schema, schema_art = self.schema(raw, schema_path=schema_path, save_to=save_schema, label=target, key=key)

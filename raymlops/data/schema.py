@@ -689,7 +689,13 @@ class SchemaBuilder:
                 out._columns[name] = a.merge(b, out.max_domain)
         return out
 
-    def build(self, *, label: str | None = None, key: str | list[str] | tuple[str, ...] | None = None) -> Schema:
+    def build(
+        self,
+        *,
+        label: str | None = None,
+        key: str | list[str] | tuple[str, ...] | None = None,
+        allow_nan_or_inf: bool = False,
+    ) -> Schema:
         """The inferred schema.
 
         Args:
@@ -697,6 +703,9 @@ class SchemaBuilder:
                 definitions to fill in) when it is int, bool or string with at most
                 ``max_domain`` of them.
             key: the column or columns that identify a row.
+            allow_nan_or_inf: accept NaN/inf in float columns where the data had them.
+                Off by default: no model trains on an infinite value, so an inferred
+                schema flags them and validation quarantines their rows.
 
         Raises:
             InvalidInputError: no rows were seen, or ``label``/``key`` name unknown columns.
@@ -717,7 +726,7 @@ class SchemaBuilder:
             if kind in ("int", "float"):
                 spec["min"], spec["max"] = st.min, st.max
                 if kind == "float":
-                    spec["allow_nan_or_inf"] = st.nan_or_inf
+                    spec["allow_nan_or_inf"] = bool(allow_nan_or_inf and st.nan_or_inf)
             elif kind == "datetime":
                 spec["min"] = None if st.min is None else _micros_to_iso(st.min)
                 spec["max"] = None if st.max is None else _micros_to_iso(st.max)

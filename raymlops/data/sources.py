@@ -17,7 +17,7 @@ from typing import Any
 
 from raymlops.errors import InvalidInputError
 
-__all__ = ["DataUnusableError", "Source", "resolve_source", "read_dataset", "FORMATS"]
+__all__ = ["DataUnusableError", "Source", "resolve_source", "read_dataset", "peek_columns", "FORMATS"]
 
 FORMATS = ("csv", "parquet")
 _EXT = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".csv.gz": "csv"}
@@ -129,6 +129,29 @@ def resolve_source(data: Any, *, format: str | None = None) -> Source:
     return Source(kind="file", format=format, paths=tuple(matches), uri=text, filesystem=filesystem)
 
 
+def peek_columns(data: Any, *, format: str | None = None) -> list[str]:
+    """The column names of ``data``, from the first file's header or schema only (no Ray)."""
+    import pyarrow.parquet as pq
+
+    src = resolve_source(data, format=format)
+    if src.kind == "pandas":
+        return [str(c) for c in data.columns]
+    if src.kind == "sklearn":
+        from raymlops.data.ingest import load_sklearn_frame
+
+        return list(load_sklearn_frame(src.uri[len("sklearn://") :]).columns)
+    first = src.paths[0]
+    try:
+        if src.format == "parquet":
+            if src.filesystem is not None:
+                with src.filesystem.open_input_file(first) as f:
+                    return list(pq.read_schema(f).names)
+            return list(pq.read_schema(first).names)
+        return _csv_header(first, src.filesystem)
+    except (OSError, ValueError) as exc:
+        raise DataUnusableError(f"cannot read {first}: {str(exc).splitlines()[0]}") from None
+
+
 def _is_blank(path: str) -> bool:
     """An empty file, or one with only whitespace."""
     size = os.path.getsize(path)
@@ -213,6 +236,18 @@ def _all_strings(first_path: str, filesystem: Any):
     import pyarrow as pa
     from pyarrow import csv
 
+    names = _csv_header(first_path, filesystem)
+    # only an empty field is null: "nan", "NA" or "null" reach validation as written
+    return csv.ConvertOptions(
+        column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
+    )
+
+
+def _csv_header(first_path: str, filesystem: Any) -> list[str]:
+    """The column names in a CSV file's header, in order."""
+    import pyarrow as pa
+    from pyarrow import csv
+
     opener = filesystem.open_input_stream if filesystem is not None else None
     try:
         if opener is not None:
@@ -221,10 +256,6 @@ def _all_strings(first_path: str, filesystem: Any):
             stream = pa.input_stream(first_path)  # handles .gz too
         with stream:
             reader = csv.open_csv(stream)
-            names = reader.schema.names
+            return list(reader.schema.names)
     except (OSError, pa.ArrowInvalid) as exc:
         raise DataUnusableError(f"cannot read the header of {first_path}: {str(exc).splitlines()[0]}") from None
-    # only an empty field is null: "nan", "NA" or "null" reach validation as written
-    return csv.ConvertOptions(
-        column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
-    )

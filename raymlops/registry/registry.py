@@ -13,12 +13,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from raymlops.config import Settings
-from raymlops.errors import InvalidInputError, ModelNotFoundError
+from raymlops.errors import ChecksFailedError, InvalidInputError, ModelNotFoundError
 from raymlops.metadata import Artifact, MetadataAPI
 from raymlops.registry.refs import parse_ref, validate_alias, validate_name
 from raymlops.registry.signature import infer_signature
 
-__all__ = ["ModelRegistry", "dumps_model", "loads_model"]
+__all__ = ["ModelRegistry", "PromotionRefusedError", "GUARDED_ALIASES", "dumps_model", "loads_model"]
+
+GUARDED_ALIASES = ("champion",)
+
+
+class PromotionRefusedError(ChecksFailedError):
+    """Moving a guarded alias (``champion``) to a version that is not blessed."""
+
+    code = "promotion_refused"
+    http_status = 409
+    template = (
+        "refusing to make {ref} {alias}: {why}; evaluate it with `raymlops train` (a BLESSED "
+        "verdict is needed) or pass --force to override (the override is recorded)"
+    )
 
 
 def dumps_model(model: Any) -> bytes:
@@ -145,16 +158,49 @@ class ModelRegistry:
         data = self.blobs.get(record["sha256"], what=f"model {record['name']}@{record['version']}")
         return loads_model(data)
 
+    def blessing(self, name: str, version: int) -> dict[str, Any] | None:
+        """The latest evaluation verdict of ``name@version`` (from its lineage), or ``None``."""
+        rec = self.get(f"{name}@{version}")
+        evals = [e.execution_id for e in self.store.get_events(artifact_id=rec["artifact_id"]) if e.type == "INPUT" and e.path == "model"]
+        done = [e for e in self.store.get_executions(ids=evals, type="Evaluate") if e.state == "COMPLETE"] if evals else []
+        for ex in sorted(done, key=lambda e: e.id, reverse=True):
+            outs = [e.artifact_id for e in self.store.get_events(execution_id=ex.id) if e.type == "OUTPUT"]
+            for art in self.store.get_artifacts(ids=outs, type="Blessing"):
+                return {
+                    "verdict": art.properties.get("verdict"),
+                    "failed": art.properties.get("failed", []),
+                    "report": art.uri,
+                    "artifact_id": art.id,
+                    "evaluated": ex.update_time,
+                }
+        return None
+
     def set_alias(
         self, name: str, version: int, alias: str, *, reason: str | None = None, force: bool = False
     ) -> dict[str, Any]:
-        """Point ``alias`` at ``name@version`` and record the move (from, to, when, why)."""
+        """Point ``alias`` at ``name@version`` and record the move (from, to, when, why).
+
+        ``champion`` only moves to a BLESSED version; ``force`` overrides that, and the
+        override is recorded in the alias history.
+
+        Raises:
+            PromotionRefusedError: ``champion`` and the version is not blessed (exit 1).
+        """
         validate_name(name)
         validate_alias(alias)
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise InvalidInputError(f"invalid version {version!r}: versions are integers from 1")
         self.get(f"{name}@{version}")
-        return self.store.set_alias(name, alias, version, reason=reason, forced=force)
+        forced = False
+        if alias in GUARDED_ALIASES:
+            b = self.blessing(name, version)
+            if b is None or b["verdict"] != "BLESSED":
+                why = "it was never evaluated" if b is None else f"it is {b['verdict']} ({'; '.join(b['failed'][:3]) or 'see its evaluation'})"
+                if not force:
+                    raise PromotionRefusedError(ref=f"{name}@{version}", alias=alias, why=why)
+                forced = True
+                reason = f"{reason + '; ' if reason else ''}forced: {why}"
+        return self.store.set_alias(name, alias, version, reason=reason, forced=forced)
 
     def remove_alias(self, name: str, alias: str, *, reason: str | None = None) -> dict[str, Any]:
         validate_name(name)

@@ -26,7 +26,7 @@ def populated(settings, registry, store):
         r.log_metric("accuracy", 0.9)
         registry.register({"w": 1}, "iris", run=r, signature={"inputs": [{"name": "x", "type": "double"}], "output": {}})
     registry.register({"w": 2}, "iris")
-    registry.set_alias("iris", 1, "champion", reason="best so far")
+    registry.set_alias("iris", 1, "champion", reason="best so far", force=True)
     return settings.home
 
 
@@ -36,13 +36,13 @@ def test_models_list_show_alias_history_json(populated):
     show = json.loads(run(populated, "--json", "models", "show", "iris@champion").stdout)
     assert {"name", "version", "aliases", "sha256", "signature"} <= set(show)
     assert (show["name"], show["version"], show["aliases"]) == ("iris", 1, ["champion"])
-    moved = run(populated, "models", "alias", "iris", "2", "champion", "--reason", "retrained", "--json")
+    refused = run(populated, "models", "alias", "iris", "2", "champion", "--reason", "retrained")
+    assert refused.returncode == 1 and "never evaluated" in refused.stderr
+    moved = run(populated, "models", "alias", "iris", "2", "champion", "--reason", "retrained", "--force", "--json")
     assert moved.returncode == 0, moved.stderr
     hist = json.loads(run(populated, "models", "history", "iris", "--json").stdout)
-    assert [(h["from_version"], h["to_version"], h["reason"]) for h in hist] == [
-        (None, 1, "best so far"),
-        (1, 2, "retrained"),
-    ]
+    assert [(h["from_version"], h["to_version"], h["forced"]) for h in hist] == [(None, 1, True), (1, 2, True)]
+    assert hist[-1]["reason"].startswith("retrained; forced: it was never evaluated")
     human = run(populated, "models", "list")
     assert "champion=2" in human.stdout
 

@@ -62,16 +62,16 @@ def test_signature_is_recorded(registry):
 def test_alias_moves_are_kept_in_history(registry):
     for i in range(3):
         registry.register({"i": i}, "m")
-    registry.set_alias("m", 1, "champion", reason="first")
-    registry.set_alias("m", 2, "champion", reason="better")
+    registry.set_alias("m", 1, "production", reason="first")
+    registry.set_alias("m", 2, "production", reason="better")
     registry.set_alias("m", 3, "challenger")
     registry.remove_alias("m", "challenger", reason="lost")
-    assert registry.get("m@champion")["version"] == 2
-    assert registry.get("m@2")["aliases"] == ["champion"]
+    assert registry.get("m@production")["version"] == 2
+    assert registry.get("m@2")["aliases"] == ["production"]
     hist = [(h["alias"], h["from_version"], h["to_version"], h["reason"]) for h in registry.alias_history("m")]
     assert hist == [
-        ("champion", None, 1, "first"),
-        ("champion", 1, 2, "better"),
+        ("production", None, 1, "first"),
+        ("production", 1, 2, "better"),
         ("challenger", None, 3, None),
         ("challenger", 3, None, "lost"),
     ]
@@ -96,6 +96,18 @@ def test_names_and_aliases_are_validated(registry):
             registry.set_alias("ok", 1, bad)
     with pytest.raises(ModelNotFoundError):
         registry.set_alias("ok", 5, "champion")
+
+
+def test_champion_needs_a_blessing_or_a_recorded_force(registry):
+    from raymlops.registry import PromotionRefusedError
+
+    registry.register({"w": 1}, "g")
+    with pytest.raises(PromotionRefusedError, match="never evaluated") as info:
+        registry.set_alias("g", 1, "champion")
+    assert info.value.exit_code == 1
+    move = registry.set_alias("g", 1, "champion", reason="hotfix", force=True)
+    assert move["forced"] is True and "forced" in move["reason"]
+    assert registry.alias_history("g", "champion")[-1]["forced"] is True
 
 
 def test_blobs_are_content_addressed(registry):

@@ -80,10 +80,13 @@ def test_max_domain_limits_the_domain():
     assert infer_schema(table, max_domain=9).column("c").domain is None
 
 
-def test_nan_in_arrow_float_column_is_allowed_and_excluded_from_range():
+def test_nan_in_arrow_float_column_is_excluded_from_range_and_flagged_unless_allowed():
     table = pa.table({"x": pa.array([1.0, float("nan"), 3.0, float("inf")])})
     col = infer_schema(table).column("x")
-    assert (col.min, col.max, col.allow_nan_or_inf, col.nullable) == (1.0, 3.0, True, False)
+    assert (col.min, col.max, col.allow_nan_or_inf, col.nullable) == (1.0, 3.0, False, False)
+    b = SchemaBuilder()
+    b.update(table)
+    assert b.build(allow_nan_or_inf=True).column("x").allow_nan_or_inf is True
 
 
 def test_pandas_int_column_with_nan_is_inferred_int_and_nullable():
