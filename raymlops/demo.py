@@ -42,6 +42,7 @@ def run_demo(settings: Settings, say: Callable[[str], None] = print) -> dict[str
     from raymlops.data.pipeline import DataPipeline
     from raymlops.metadata import connect
     from raymlops.registry import ModelRegistry
+    from raymlops.training.distill_sweep import distill_sweep
     from raymlops.training.train import Trainer
 
     settings.ensure_home()
@@ -74,7 +75,7 @@ def run_demo(settings: Settings, say: Callable[[str], None] = print) -> dict[str
     say(f"feature transform fitted on the training split only: {len(info['features_out'])} features -> {transform.uri[:60]}...")
     summary["data"] = {"validation": rep, "splits": counts, "label_issues": len(issues)}
 
-    say("\n== 2. Experiments: baselines, a Ray Tune sweep, evaluation per slice, blessing")
+    say("\n== 2. Experiments: baselines, a Ray Tune sweep, evaluation per slice, blessing, distillation")
     trainer = Trainer(settings, store=store)
     prep = trainer.prepare(feed_path, target=TARGET, schema_path=schema_art.uri[len("file://") :], run_name="demo-train")
     result = trainer.fit(feed_path, target=TARGET, name=MODEL, tune_trials=4, slices=["mean_radius"], prepared=prep, experiment="demo")
@@ -95,6 +96,20 @@ def run_demo(settings: Settings, say: Callable[[str], None] = print) -> dict[str
         say(f"{MODEL}@champion -> version {move['to_version']} (was {move['from_version'] or 'unset'})")
     record = registry.get(f"{MODEL}@champion")
     summary["train"] = result.to_dict()
+
+    say("\nknowledge distillation on digits: a gradient-boosting teacher -> small MLP students (4 Tune trials)")
+    digits = trainer.prepare("sklearn://digits", target=TARGET, run_name="demo-digits")
+    teacher = trainer.fit(None, target=TARGET, name="digits", prepared=digits, experiment="demo-digits")
+    say(f"teacher digits@{teacher.version}: test accuracy {teacher.metrics['test']['accuracy']:.4f}")
+    distilled = distill_sweep(trainer, None, target=TARGET, teacher=f"digits@{teacher.version}", name="digits-student", trials=4, prepared=digits)
+    say(table(distilled["trials"], ["temperature", "alpha", "capacity", "accuracy", "latency_ms", "size_bytes", "pareto"]))
+    if distilled["version"] is not None:
+        say(
+            f"registered {distilled['name']}@{distilled['version']} ({distilled['blessing']}): validation accuracy "
+            f"{distilled['best']['accuracy']:.4f} vs teacher {distilled['teacher_accuracy']:.4f}, "
+            f"{distilled['size_ratio']:.1f}x smaller, {distilled['latency_ratio']:.1f}x faster per row"
+        )
+    summary["distill"] = distilled
 
     graph = store.lineage(("artifact", record["artifact_id"]), direction="up", hops=20).to_dict()
     root = f"artifact:{record['artifact_id']}"

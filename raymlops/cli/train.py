@@ -84,3 +84,96 @@ def register(cli: click.Group) -> None:
 
         emit(cctx, out, human)
         return 0
+
+    @cli.command()
+    @click.argument("data_path", metavar="DATA")
+    @click.option("--target", required=True, help="The label column.")
+    @click.option("--teacher", required=True, help="The teacher model: NAME@VERSION or NAME@ALIAS.")
+    @click.option("--name", required=True, help="Registered name of the student.")
+    @click.option("--trials", type=click.IntRange(min=1), default=8, show_default=True, help="Ray Tune trials.")
+    @click.option("--latency-budget-ms", type=click.FloatRange(min=0, min_open=True), help="Register the best student at most this slow.")
+    @click.option("--space", type=click.Path(dir_okay=False), help="Search space YAML over temperature, alpha, capacity, student.")
+    @click.option("--schema", "schema_path", type=click.Path(dir_okay=False))
+    @click.option("--seed", type=int, default=0, show_default=True)
+    @command_options
+    @pass_cli
+    def distill(cctx: CliContext, data_path, target, teacher, name, trials, latency_budget_ms, space, schema_path, seed):
+        """Distil a registered teacher into small students; register the best within a latency budget."""
+        from raymlops.training.distill_sweep import distill_sweep
+        from raymlops.training.train import Trainer
+
+        parsed_space = _space(space)
+        cctx.settings.ensure_home()
+        trainer = Trainer(cctx.settings, store=cctx.store())
+        trainer.registry.get(teacher)  # an unknown teacher fails before any work
+        out = distill_sweep(
+            trainer,
+            data_path,
+            target=target,
+            teacher=teacher,
+            name=name,
+            trials=trials,
+            latency_budget_ms=latency_budget_ms,
+            space=parsed_space,
+            seed=seed,
+            schema_path=schema_path,
+        )
+
+        def human(r: dict) -> str:
+            lines = [
+                f"teacher {r['teacher']}: accuracy {r['teacher_accuracy']:.4f}, {r['teacher_size_bytes']} bytes, "
+                f"{r['teacher_latency_ms']:.2f} ms per row",
+                table(r["trials"], ["temperature", "alpha", "capacity", "accuracy", "latency_ms", "size_bytes", "pareto"]),
+            ]
+            if r["version"] is None:
+                lines.append(r.get("message", "nothing registered"))
+            else:
+                lines.append(
+                    f"registered {r['name']}@{r['version']} ({r['blessing']}): {r['size_ratio']:.1f}x smaller, "
+                    f"{r['latency_ratio']:.1f}x faster than the teacher"
+                )
+            return "\n".join(lines)
+
+        emit(cctx, out, human)
+        return 0
+
+    @cli.command()
+    @click.argument("data_path", metavar="DATA")
+    @click.option("--target", required=True, help="The label column.")
+    @click.option("--model", "model_ref", required=True, help="The model to remediate: NAME@VERSION or NAME@ALIAS.")
+    @click.option("--slice", "slice_expr", required=True, help="The underperforming slice, COLUMN=VALUE.")
+    @click.option("--method", type=click.Choice(["thresholds", "mindiff", "augment"]), default="thresholds", show_default=True)
+    @click.option("--lam", type=click.FloatRange(min=0), default=3.0, show_default=True, help="MinDiff weight (mindiff).")
+    @click.option("--register", help="Register the remediated model under this name.")
+    @click.option("--schema", "schema_path", type=click.Path(dir_okay=False))
+    @click.option("--seed", type=int, default=0, show_default=True)
+    @command_options
+    @pass_cli
+    def remediate(cctx: CliContext, data_path, target, model_ref, slice_expr, method, lam, register, schema_path, seed):
+        """Close a slice gap (per-slice thresholds, MinDiff, slice augmentation); compare before/after."""
+        from raymlops.training.remedy import remediate as run_remediation
+        from raymlops.training.train import Trainer
+
+        cctx.settings.ensure_home()
+        trainer = Trainer(cctx.settings, store=cctx.store())
+        trainer.registry.get(model_ref)
+        out = run_remediation(
+            trainer, data_path, target=target, model=model_ref, slice_expr=slice_expr, method=method,
+            lam=lam, register=register, seed=seed, schema_path=schema_path,
+        )
+
+        def human(r: dict) -> str:
+            c = r["comparison"]
+            lines = [
+                f"{r['method']} on slice {r['slice']} of {r['model']}:",
+                f"  slice gap   {c['slice_gap']['before']:.4f} -> {c['slice_gap']['after']:.4f}",
+                f"  overall     {c['overall']['before']:.4f} -> {c['overall']['after']:.4f}",
+            ]
+            if "mmd2" in r:
+                lines.append(f"  score MMD²  {r['mmd2']['before']:.5f} -> {r['mmd2']['after']:.5f}")
+            if r["registered"]:
+                lines.append(f"registered as version {r['registered']}")
+            return "\n".join(lines)
+
+        emit(cctx, out, human)
+        return 0

@@ -125,6 +125,7 @@ class SweepResult:
     best_checkpoint: str | None
     trials: list[dict[str, Any]] = field(default_factory=list)
     run_ids: list[int] = field(default_factory=list)
+    checkpoints: dict[str, str] = field(default_factory=dict)
 
 
 def cpus_for_trials(cpus_per_trial: float = 1.0) -> int:
@@ -216,9 +217,12 @@ def run_sweep(
     )
     grid = tuner.fit()
     trials = []
+    checkpoints: dict[str, str] = {}
     for res in grid:
         trial_id = res.metrics.get("trial_id") if res.metrics else None
         run = callback.runs.get(trial_id) if trial_id else None
+        if trial_id and res.checkpoint is not None:
+            checkpoints[trial_id] = res.checkpoint.path
         trials.append(
             {
                 "trial_id": trial_id,
@@ -238,4 +242,5 @@ def run_sweep(
         best_checkpoint=best.checkpoint.path if best.checkpoint else None,
         trials=trials,
         run_ids=[r.id for r in callback.runs.values()],
+        checkpoints=checkpoints,
     )

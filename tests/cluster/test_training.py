@@ -135,5 +135,23 @@ def test_cli_train_json_and_bad_input(tmp_path):
         assert res.returncode == 2, (args, res.stderr)
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and needle in lines[0] and "Traceback" not in res.stderr, res.stderr
+    missing_teacher = _cli(home, "distill", raw, "--target", "label", "--teacher", "nope@1", "--name", "s0")
+    assert missing_teacher.returncode == 2 and "not in the registry" in missing_teacher.stderr
     listed = json.loads(_cli(home, "models", "list", "--json").stdout)
-    assert [m["name"] for m in listed] == ["cli-model"]
+    assert [m["name"] for m in listed] == ["cli-model"]  # nothing registered by the bad calls
+
+    distilled = _cli(home, "distill", raw, "--target", "label", "--teacher", "cli-model@1", "--name", "cli-student", "--trials", "2", "--json")
+    assert distilled.returncode == 0, distilled.stderr[-2000:]
+    d = json.loads(distilled.stdout)
+    assert {"name", "version", "trials"} <= set(d) and d["version"] == 1 and len(d["trials"]) == 2
+    for t in d["trials"]:
+        assert {"temperature", "alpha", "accuracy", "latency_ms", "size_bytes", "pareto"} <= set(t)
+    assert any(t["pareto"] for t in d["trials"])
+    g = json.loads(_cli(home, "lineage", "cli-student@1", "--direction", "up", "--hops", "2", "--json").stdout)
+    teacher_art = json.loads(_cli(home, "models", "show", "cli-model@1", "--json").stdout)["artifact_id"]
+    assert f"artifact:{teacher_art}" in {n["id"] for n in g["nodes"]}  # student -> its run -> the teacher
+
+    fixed = _cli(home, "remediate", raw, "--target", "label", "--model", "cli-model@1", "--slice", "color=red", "--method", "thresholds", "--json")
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    r = json.loads(fixed.stdout)
+    assert set(r["comparison"]) >= {"slice_gap", "overall"} and r["method"] == "thresholds"
