@@ -1,0 +1,65 @@
+"""The Serve application, importable as ``raymlops.serving.app:build_app``.
+
+``serve run raymlops.serving.app:build_app models=iris@champion``, a Serve config file
+(``cluster/serve.yaml``), a KubeRay RayService (``cluster/kuberay/rayservice.yaml``) and
+``raymlops serve up`` all deploy the same thing: the ingress application at ``/`` plus one
+model-server application per live version, deployed by the rollout controller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from raymlops.config import Settings
+
+__all__ = ["build_app", "deploy", "INGRESS_APP"]
+
+INGRESS_APP = "raymlops"
+
+
+def build_app(args: Mapping[str, Any] | None = None):
+    """Build the ingress application (Serve's application builder).
+
+    Args:
+        args: ``models`` (a list or a comma-separated string of refs to serve),
+            ``home``, ``metadata_uri``, ``max_bytes``, ``gate_interval_s``.
+    """
+    from raymlops.serving.controller import get_controller
+    from raymlops.serving.ingress import Ingress
+
+    args = dict(args or {})
+    models = args.get("models") or []
+    if isinstance(models, str):
+        models = [m for m in models.split(",") if m]
+    settings = Settings.resolve(home=args.get("home"), metadata_uri=args.get("metadata_uri"))
+    get_controller(settings, gate_interval_s=float(args.get("gate_interval_s", 5.0)))
+    return Ingress.bind(settings.model_dump(), list(models), int(args.get("max_bytes", 1 << 20)))
+
+
+def deploy(
+    settings: Settings,
+    *,
+    models: Sequence[str] = (),
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    gate_interval_s: float = 5.0,
+    ingress_replicas: int = 1,
+    max_bytes: int = 1 << 20,
+) -> str:
+    """Start Serve (if needed) and deploy the ingress and the given models; returns the URL."""
+    from ray import serve
+
+    from raymlops import runtime
+    from raymlops.serving.controller import get_controller
+    from raymlops.serving.ingress import Ingress
+
+    runtime.init(settings)
+    serve.start(http_options={"host": host, "port": port}, logging_config={"log_level": "WARNING"})
+    controller = get_controller(settings, gate_interval_s=gate_interval_s)
+    import ray
+
+    ray.get(controller.ping.remote())
+    app = Ingress.options(num_replicas=ingress_replicas).bind(settings.model_dump(), list(models), max_bytes)
+    serve.run(app, name=INGRESS_APP, route_prefix="/")
+    return f"http://{host}:{port}"

@@ -1,0 +1,276 @@
+"""The rollout controller: a named, detached Ray actor around :class:`RolloutManager`.
+
+It owns the routing tables (ingress replicas poll them, so a change reaches every replica
+within a poll interval, without restarting them), ticks rollouts on a clock, deploys and
+retires the model-server Serve applications to match the tables, records every decision
+in the metadata store (a ``RolloutDecision`` execution with its numbers, its inputs the
+model versions involved), and checkpoints its state under ``$RAYMLOPS_HOME/serving`` so a
+restarted controller carries on where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import time
+from typing import Any
+
+from raymlops.config import Settings
+from raymlops.serving.manager import RolloutManager
+from raymlops.serving.rollout import RolloutPlan
+
+__all__ = ["RolloutController", "controller_name", "get_controller", "NAMESPACE"]
+
+NAMESPACE = "raymlops"
+
+
+def controller_name(settings: Settings) -> str:
+    digest = hashlib.sha1(f"{settings.metadata_uri}|{settings.home}".encode()).hexdigest()[:12]
+    return f"raymlops-rollouts-{digest}"
+
+
+class RolloutController:
+    """The actor's implementation (wrapped with ``ray.remote`` by :func:`get_controller`).
+
+    Args:
+        settings: raymlops settings as a dict.
+        gate_interval_s: how often gates are evaluated.
+        tick_s: how often the clock ticks.
+    """
+
+    def __init__(self, settings: dict[str, Any], gate_interval_s: float = 5.0, tick_s: float = 0.5):
+        self.settings = Settings(**settings)
+        self.tick_s = tick_s
+        self.path = os.path.join(str(self.settings.home), "serving", "controller.json")
+        self.manager = RolloutManager(gate_interval_s=gate_interval_s)
+        if os.path.exists(self.path):
+            try:
+                with open(self.path) as f:
+                    self.manager = RolloutManager.from_dict(json.load(f))
+            except (OSError, ValueError, KeyError):
+                pass  # a damaged checkpoint: start empty rather than not at all
+        self.faults: dict[tuple[str, int], dict[str, float]] = {}
+        self.replicas: dict[tuple[str, int], int] = {}
+        self._deployed: set[tuple[str, int]] = set()
+        self._loop: asyncio.Task | None = None
+        self._lock: asyncio.Lock | None = None
+
+    # ------------------------------------------------------------------ plumbing
+    def _ensure_loop(self) -> None:
+        if self._loop is None or self._loop.done():
+            self._lock = self._lock or asyncio.Lock()
+            self._loop = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            try:
+                await self._tick()
+            except Exception:  # noqa: BLE001 - the clock must keep ticking
+                import logging
+
+                logging.getLogger("raymlops").exception("rollout controller tick failed")
+
+    async def _tick(self) -> None:
+        async with self._lock:  # type: ignore[union-attr]
+            records = self.manager.tick(time.time())
+            for model, rec in records:
+                await self._record(model, rec.to_dict())
+            if records:
+                await self._reconcile()
+                self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.manager.to_dict(), f, default=str)
+        os.replace(tmp, self.path)
+
+    async def _record(self, model: str, rec: dict[str, Any]) -> None:
+        """A decision into the metadata store, with its numbers (not for repeated holds)."""
+        if rec.get("action") == "hold":
+            return
+        st = self.manager.state(model)
+        plan = st.rollout.plan if st.rollout is not None else None
+
+        def write() -> None:
+            from raymlops.metadata import Context, Execution, connect
+            from raymlops.registry import ModelRegistry
+
+            store = connect(self.settings)
+            reg = ModelRegistry.connect(self.settings)
+            inputs = {}
+            if plan is not None:
+                for role, v in (("from", plan.from_version), ("to", plan.to_version)):
+                    try:
+                        inputs[role] = store.get_artifact(reg.get(f"{model}@{v}")["artifact_id"])
+                    except Exception:  # noqa: BLE001 - a decision is recorded even if a version vanished
+                        pass
+            store.put_execution(
+                Execution(
+                    type="RolloutDecision",
+                    name=f"{model}: {rec.get('action')}",
+                    state="COMPLETE",
+                    properties={
+                        "model": model,
+                        "strategy": plan.strategy if plan else "",
+                        "from_version": plan.from_version if plan else 0,
+                        "to_version": plan.to_version if plan else 0,
+                        "action": str(rec.get("action")),
+                        "reason": str(rec.get("reason")),
+                        "percent": float(rec.get("percent") or 0.0),
+                        "numbers": rec.get("numbers") or {},
+                    },
+                ),
+                inputs=list(inputs.values()),
+                contexts=[Context(type="Rollout", name=f"{model}")],
+            )
+
+        await asyncio.to_thread(write)
+
+    async def _reconcile(self) -> None:
+        """Deploy model servers the tables need; retire those no table needs any more."""
+        from ray import serve
+
+        from raymlops.serving.server import app_name
+
+        want = self.manager.deployed()
+        for model, version in sorted(want - self._deployed):
+            await self._deploy(model, version)
+        for model, version in sorted(self._deployed - want):
+            await asyncio.to_thread(serve.delete, app_name(model, version))
+            self._deployed.discard((model, version))
+
+    async def _deploy(self, model: str, version: int) -> None:
+        from ray import serve
+
+        from raymlops.serving.server import ModelServer, app_name
+
+        app = ModelServer.options(name="model", num_replicas=self.replicas.get((model, version), 1)).bind(
+            model, version, self.settings.model_dump(), self.faults.get((model, version))
+        )
+        await asyncio.to_thread(serve.run, app, name=app_name(model, version), route_prefix=None)
+        self._deployed.add((model, version))
+
+    # ------------------------------------------------------------------ API
+    async def ping(self) -> str:
+        self._ensure_loop()
+        return "ok"
+
+    async def get_tables(self, revision: int) -> dict[str, Any] | None:
+        """Every routing table, or None when nothing changed since ``revision``."""
+        self._ensure_loop()
+        return self.manager.tables_since(revision)
+
+    async def serve_model(
+        self, model: str, version: int, faults: dict[str, float] | None = None, replicas: int = 1
+    ) -> dict[str, Any]:
+        """Deploy ``model@version`` (if needed) and route all of ``model`` to it."""
+        self._ensure_loop()
+        async with self._lock:  # type: ignore[union-attr]
+            self.replicas[(model, int(version))] = int(replicas)
+            if faults:
+                self.faults[(model, int(version))] = dict(faults)
+            if (model, int(version)) not in self._deployed:
+                await self._deploy(model, int(version))
+            table = self.manager.serve(model, int(version))
+            await self._reconcile()
+            self._checkpoint()
+        return table.to_dict()
+
+    async def start_rollout(
+        self, plan: dict[str, Any], faults: dict[str, float] | None = None, replicas: int = 1
+    ) -> dict[str, Any]:
+        """Start a rollout; the new version is deployed (and healthy) before it gets traffic."""
+        self._ensure_loop()
+        p = RolloutPlan.from_dict(plan)
+        async with self._lock:  # type: ignore[union-attr]
+            self.manager.state(p.model)  # an unknown model is a 404 before anything is deployed
+            self.replicas[(p.model, p.to_version)] = int(replicas)
+            if faults:
+                self.faults[(p.model, p.to_version)] = dict(faults)
+            if p.strategy == "recreate":
+                # recreate: the old version goes first, then the new one comes up (downtime)
+                t0 = time.time()
+                rec = self.manager.start(p, now=t0)
+                await self._record(p.model, rec.to_dict())
+                await self._reconcile()
+                self.manager.record_downtime(p.model, time.time() - t0)
+            else:
+                if (p.model, p.to_version) not in self._deployed:
+                    await self._deploy(p.model, p.to_version)
+                rec = self.manager.start(p, now=time.time())
+                await self._record(p.model, rec.to_dict())
+                ready = self.manager.mark_ready(p.model, now=time.time())
+                if ready is not None and ready.action != "hold":
+                    await self._record(p.model, ready.to_dict())
+                await self._reconcile()
+            self._checkpoint()
+        return self.manager.status(p.model)
+
+    async def promote(self, model: str, reason: str = "promoted by operator") -> dict[str, Any]:
+        self._ensure_loop()
+        async with self._lock:  # type: ignore[union-attr]
+            rec = self.manager.promote(model, now=time.time(), reason=reason)
+            await self._record(model, rec.to_dict())
+            await self._reconcile()
+            self._checkpoint()
+        return self.manager.status(model)
+
+    async def rollback(self, model: str, reason: str = "rolled back by operator") -> dict[str, Any]:
+        self._ensure_loop()
+        async with self._lock:  # type: ignore[union-attr]
+            rec = self.manager.rollback(model, now=time.time(), reason=reason)
+            await self._record(model, rec.to_dict())
+            await self._reconcile()
+            self._checkpoint()
+        return self.manager.status(model)
+
+    async def set_percent(self, model: str, percent: float) -> dict[str, Any]:
+        self._ensure_loop()
+        async with self._lock:  # type: ignore[union-attr]
+            rec = self.manager.set_percent(model, percent, now=time.time())
+            await self._record(model, rec.to_dict())
+            self._checkpoint()
+        return self.manager.status(model)
+
+    async def status(self, model: str) -> dict[str, Any]:
+        self._ensure_loop()
+        return self.manager.status(model)
+
+    async def models(self) -> list[str]:
+        return sorted(self.manager.models)
+
+    async def report(self, payload: dict[str, Any]) -> None:
+        self._ensure_loop()
+        self.manager.report(payload)
+
+    async def feedback(self, model: str, request_id: str, labels: list[Any]) -> int:
+        return self.manager.feedback(model, request_id, labels)
+
+
+_remote = None
+
+
+def get_controller(settings: Settings, *, create: bool = True, gate_interval_s: float = 5.0):
+    """The controller actor of ``settings`` (created, detached, if missing and ``create``)."""
+    import ray
+
+    global _remote
+    name = controller_name(settings)
+    if not create:
+        return ray.get_actor(name, namespace=NAMESPACE)
+    if _remote is None:
+        _remote = ray.remote(RolloutController)
+    return _remote.options(
+        name=name,
+        namespace=NAMESPACE,
+        lifetime="detached",
+        get_if_exists=True,
+        num_cpus=0,
+        max_restarts=-1,
+        max_concurrency=64,
+    ).remote(settings.model_dump(), gate_interval_s)

@@ -1,0 +1,314 @@
+"""Serving on a real Ray Serve, over real HTTP: routing, shadow, gates, rollouts, bad input."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import ray
+import requests
+from sklearn.linear_model import LogisticRegression
+
+from raymlops.metadata import connect
+from raymlops.registry import ModelRegistry
+from raymlops.serving.controller import get_controller
+from raymlops.serving.gates import ErrorRateGate
+from raymlops.serving.rollout import RolloutPlan
+
+GATE_S = 2.0
+MODELS = ("stick", "shd", "gate", "bg", "kill", "bad", "route")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def serving(ray_session):
+    from ray import serve
+
+    from raymlops.serving.app import deploy
+    from raymlops.serving.ingress import Ingress
+
+    reg = ModelRegistry.connect(ray_session)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    y = (X.a + X.b > 0).astype(int)
+    for name in MODELS:
+        for C in (1.0, 0.5, 0.2):
+            reg.register(LogisticRegression(C=C).fit(X, y), name, input_example=X.head())
+    port = _free_port()
+    url = deploy(ray_session, port=port, gate_interval_s=GATE_S, ingress_replicas=2)
+    ctl = get_controller(ray_session)
+    for name in MODELS:
+        ray.get(ctl.serve_model.remote(name, 1, None, 2 if name == "kill" else 1))
+    secure = {**ray_session.model_dump(), "api_token": "s3cret"}
+    serve.run(Ingress.options(name="secure").bind(secure, []), name="secure", route_prefix="/secure")
+    _wait_for(lambda: requests.get(f"{url}/v1/healthz").json()["models"] == sorted(MODELS))
+    yield url, ctl, ray_session
+    serve.shutdown()
+    ray.kill(ctl)
+
+
+def _wait_for(cond, timeout: float = 30.0) -> float:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if cond():
+            return time.time() - t0
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def _predict(session, url, model, user=None, body=None):
+    headers = {"x-user-id": user} if user is not None else {}
+    return session.post(
+        f"{url}/v1/models/{model}:predict", json=body or {"instances": [{"a": 0.5, "b": -0.2}]}, headers=headers, timeout=10
+    )
+
+
+def test_canary_is_sticky_by_user_and_monotone_when_raised(serving):
+    url, ctl, _ = serving
+    plan = RolloutPlan(model="stick", strategy="canary", from_version=1, to_version=2, steps=[20], bake_s=3600)
+    ray.get(ctl.start_rollout.remote(plan.to_dict()))
+    s = requests.Session()
+    _wait_for(lambda: _predict(s, url, "stick", "probe").status_code == 200)
+    seen: dict[str, set[str]] = {}
+    users = [f"user-{i}" for i in range(500)]  # binomial sd of the share: 1.8 points
+    for _ in range(2):
+        for u in users:
+            r = _predict(s, url, "stick", u)
+            assert r.status_code == 200
+            seen.setdefault(u, set()).add(r.headers["x-model-version"])
+    assert all(len(v) == 1 for v in seen.values()), "a user switched versions"
+    canary = {u for u, v in seen.items() if v == {"2"}}
+    assert abs(len(canary) / len(users) - 0.20) <= 0.05
+    ray.get(ctl.set_percent.remote("stick", 50.0))
+    _wait_for(lambda: all(_predict(s, url, "stick", u).headers["x-model-version"] == "2" for u in sorted(canary)[:5]), 3)
+    after = {u: _predict(s, url, "stick", u).headers["x-model-version"] for u in users}
+    assert all(after[u] == "2" for u in canary), "an earlier canary user left the canary at 50%"
+    assert abs(sum(v == "2" for v in after.values()) / len(users) - 0.50) <= 0.08
+    ray.get(ctl.rollback.remote("stick", "test done"))
+
+
+def test_routing_changes_reach_every_ingress_replica_within_2s(serving):
+    url, ctl, _ = serving
+    before = max(requests.get(f"{url}/v1/healthz").json()["revision"] for _ in range(10))
+    plan = RolloutPlan(model="route", strategy="canary", from_version=1, to_version=2, steps=[50], bake_s=3600)
+    ray.get(ctl.start_rollout.remote(plan.to_dict()))
+    t0 = time.time()
+    target = ray.get(ctl.get_tables.remote(before))["revision"]
+    waited = _wait_for(lambda: all(requests.get(f"{url}/v1/healthz").json()["revision"] >= target for _ in range(12)), 5)
+    assert time.time() - t0 <= 2.0 + 0.5, waited  # 12 calls spread over both replicas
+    ray.get(ctl.rollback.remote("route", "test done"))
+
+
+def _p99(xs):
+    return float(np.quantile(np.asarray(xs), 0.99))
+
+
+def test_shadow_never_changes_the_primary_and_records_pairs(serving):
+    url, ctl, _ = serving
+    s = requests.Session()
+
+    def timed(n: int) -> tuple[list[float], set[str]]:
+        s = requests.Session()
+        lat, versions = [], set()
+        for i in range(n):
+            t0 = time.perf_counter()
+            r = _predict(s, url, "shd", body={"instances": [{"a": float(i % 7) - 3, "b": 0.1}]})
+            lat.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200
+            versions.add(r.headers["x-model-version"])
+        return lat, versions
+
+    # Alternate rounds without and with a 200 ms shadow mirroring 10% of requests, so that
+    # drift in the machine's load hits both sides; 4 clients at once; pooled p99s.
+    slow = RolloutPlan(model="shd", strategy="shadow", from_version=1, to_version=2, bake_s=3600, mirror_percent=10)
+    ray.get(ctl.start_rollout.remote(slow.to_dict(), {"delay_ms": 200}))
+
+    def concurrent_round(n_per_client: int = 100) -> tuple[list[float], set[str]]:
+        results: list[tuple[list[float], set[str]]] = []
+        threads = [threading.Thread(target=lambda: results.append(timed(n_per_client))) for _ in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return [x for lat, _ in results for x in lat], set().union(*(v for _, v in results))
+
+    base, shadowed = [], []
+    for _ in range(4):
+        ray.get(ctl.set_percent.remote("shd", 0.0))
+        time.sleep(1.0)
+        base += concurrent_round()[0]
+        ray.get(ctl.set_percent.remote("shd", 10.0))
+        time.sleep(1.0)
+        lat, versions = concurrent_round()
+        shadowed += lat
+        assert versions == {"1"}
+    time.sleep(1.5)  # the last mirrored answers arrive and are flushed
+    st = ray.get(ctl.status.remote("shd"))
+    assert st["shadow"]["pairs"] >= 100 and st["shadow"]["agreement"] is not None
+    ratio = _p99(shadowed) / _p99(base)
+    print(f"primary p99 without shadow {_p99(base):.1f} ms, with a 200 ms shadow {_p99(shadowed):.1f} ms ({ratio:.2f}x)")
+    assert ratio <= 1.10, (ratio, _p99(base), _p99(shadowed))
+    ray.get(ctl.rollback.remote("shd", "next shadow"))
+    half = RolloutPlan(model="shd", strategy="shadow", from_version=1, to_version=3, bake_s=3600, mirror_percent=50)
+    ray.get(ctl.start_rollout.remote(half.to_dict(), {"raise": True}))
+    time.sleep(1.5)
+    _, versions = timed(200)
+    assert versions == {"1"}
+    time.sleep(1.5)
+    st = ray.get(ctl.status.remote("shd"))
+    sh = st["shadow"]
+    assert sh["shadow_errors"] >= 60 and abs(sh["shadow_errors"] / 200 - 0.5) <= 0.15
+    ray.get(ctl.rollback.remote("shd", "test done"))
+
+
+def _traffic(url: str, model: str, stop: threading.Event, out: list) -> None:
+    s = requests.Session()
+    while not stop.is_set():
+        try:
+            r = _predict(s, url, model, user=str(np.random.randint(10_000)))
+            out.append((r.status_code, r.headers.get("x-model-version")))
+        except requests.RequestException:
+            out.append((0, None))
+        time.sleep(0.01)
+
+
+def test_a_failing_canary_is_rolled_back_within_two_gate_intervals_and_a_healthy_one_promoted(serving):
+    url, ctl, settings = serving
+    gates = [ErrorRateGate(max_rate=0.1, min_samples=10)]
+    stop, out = threading.Event(), []
+    threads = [threading.Thread(target=_traffic, args=(url, "gate", stop, out), daemon=True) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        bad = RolloutPlan(model="gate", strategy="canary", from_version=1, to_version=2, steps=[20, 50, 100], bake_s=2, gates=gates)
+        st = ray.get(ctl.start_rollout.remote(bad.to_dict(), {"fail_rate": 0.3}))
+        started = [d for d in st["decisions"] if d["action"] == "start"][-1]["time"]
+        _wait_for(lambda: ray.get(ctl.status.remote("gate"))["state"] == "ROLLED_BACK", 15)
+        st = ray.get(ctl.status.remote("gate"))
+        rb = [d for d in st["decisions"] if d["action"] == "rollback"][-1]
+        assert rb["time"] - started <= 2 * GATE_S + 0.6, (rb, st["decisions"])
+        assert rb["numbers"]["error_rate"] > 0.1 and rb["numbers"]["error_rate_samples"] >= 10
+        good = RolloutPlan(model="gate", strategy="canary", from_version=1, to_version=3, steps=[20, 50, 100], bake_s=1.5, gates=gates)
+        ray.get(ctl.start_rollout.remote(good.to_dict()))
+        _wait_for(lambda: ray.get(ctl.status.remote("gate"))["state"] == "PROMOTED", 30)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    st = ray.get(ctl.status.remote("gate"))
+    last = [d for d in st["decisions"] if d.get("percent") is not None]
+    actions = [d["action"] for d in st["decisions"]][-4:]
+    assert actions == ["start", "advance", "advance", "promote"], actions
+    assert [d["percent"] for d in last[-4:]] == [20.0, 50.0, 100.0, 100.0]
+    assert st["routes"] == [{"version": 3, "percent": 100.0}]
+    store = connect(settings)
+    decisions = [e for e in store.get_executions(type="RolloutDecision") if e.properties["model"] == "gate"]
+    recorded = [e for e in decisions if e.properties["action"] == "rollback"]
+    assert recorded and recorded[-1].properties["numbers"]["error_rate"] > 0.1
+    assert {e.properties["action"] for e in decisions} >= {"start", "advance", "promote", "rollback"}
+
+
+def test_no_failed_request_during_blue_green_and_promote_under_load(serving, tmp_path):
+    url, ctl, _ = serving
+    out = tmp_path / "load.json"
+    load = subprocess.Popen([sys.executable, str(Path(__file__).parent / "_load.py"), url, "bg", "22", "25", str(out)])
+    try:
+        time.sleep(2)
+        bg = RolloutPlan(model="bg", strategy="blue-green", from_version=1, to_version=2, steps=[100], bake_s=2)
+        ray.get(ctl.start_rollout.remote(bg.to_dict()))
+        _wait_for(lambda: ray.get(ctl.status.remote("bg"))["state"] == "PROMOTED", 20)
+        canary = RolloutPlan(model="bg", strategy="canary", from_version=2, to_version=3, steps=[50], bake_s=3600)
+        ray.get(ctl.start_rollout.remote(canary.to_dict()))
+        time.sleep(3)
+        ray.get(ctl.promote.remote("bg", "manual promote under load"))
+    finally:
+        assert load.wait(timeout=60) == 0
+    results = json.loads(out.read_text())
+    codes = [c for _, c, _ in results]
+    versions = {v for _, c, v in results if c == 200}
+    duration = results[-1][0] - results[0][0]
+    assert len(results) / duration >= 20, len(results) / duration
+    assert codes.count(200) == len(codes), {c: codes.count(c) for c in set(codes)}
+    assert versions == {"1", "2", "3"}
+
+
+def test_bad_input_is_always_4xx_json_and_replicas_stay_healthy(serving):
+    url, _, _ = serving
+    s = requests.Session()
+    p = f"{url}/v1/models/bad:predict"
+    cases = [
+        (b"{not json", 400),
+        (b'{"instances": [{"a": "x", "b": 1.0}]}', 422),
+        (b'{"instances": [{"a": 1.0}]}', 422),
+        (b'{"instances": [{"a": 1.0, "b": 2.0, "c": 3}]}', 422),
+        (b'{"instances": [{"a": NaN, "b": 2.0}]}', 422),
+        (b'{"instances": []}', 422),
+        (b'{"instances": {"a": 1.0}}', 422),
+        (b'{"instances": [1, 2]}', 422),
+        (b'[]', 422),
+        (b'{"instances": [{"a": true, "b": 2.0}]}', 422),
+        (json.dumps({"instances": [{"a": 1.0, "b": 2.0}] * 20000}).encode(), 413),
+    ]
+    statuses = []
+    for body, want in cases:
+        r = s.post(p, data=body, headers={"content-type": "application/json"})
+        statuses.append(r.status_code)
+        assert r.status_code == want, (body[:60], r.status_code, r.text[:200])
+        assert set(r.json()["error"]) == {"code", "message", "details"}
+    r = s.post(f"{url}/v1/models/missing:predict", json={"instances": [{"a": 1.0, "b": 1.0}]})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+    r = s.post(f"{url}/secure/v1/models/bad:predict", json={"instances": [{"a": 1.0, "b": 1.0}]})
+    assert r.status_code == 401 and "error" in r.json()
+    r = s.post(f"{url}/secure/v1/models/bad:predict", json={"instances": [{"a": 1.0, "b": 1.0}]}, headers={"authorization": "Bearer s3cret"})
+    assert r.status_code == 200
+    r = s.post(f"{url}/v1/models/bad:feedback", json={"request_id": "nope", "labels": [1]})
+    assert 400 <= r.status_code < 500
+    assert not [x for x in statuses if x >= 500]
+    assert s.get(f"{url}/-/healthz").status_code == 200  # Serve's proxy
+    assert s.get(f"{url}/v1/healthz").json()["status"] == "ok"
+    assert _predict(s, url, "bad").status_code == 200
+
+
+def test_a_replica_killed_under_load_costs_at_most_1_percent(serving):
+    url, ctl, _ = serving
+
+    def replicas() -> list[dict]:
+        return [a for a in ray.util.list_named_actors(all_namespaces=True) if "raymlops-kill-v1" in a["name"] and "REPLICA" in a["name"].upper()]
+
+    stop, out = threading.Event(), []
+    threads = [threading.Thread(target=_traffic, args=(url, "kill", stop, out), daemon=True) for _ in range(2)]
+    for t in threads:
+        t.start()
+    time.sleep(2)
+    victims = replicas()
+    assert len(victims) == 2, victims
+    ray.kill(ray.get_actor(victims[0]["name"], namespace=victims[0]["namespace"]), no_restart=True)
+    time.sleep(6)
+    stop.set()
+    for t in threads:
+        t.join()
+    failed = sum(1 for c, _ in out if c != 200)
+    assert len(out) >= 200 and failed / len(out) <= 0.01, (failed, len(out))
+
+    from ray import serve
+
+    def recovered() -> bool:
+        app = serve.status().applications["raymlops-kill-v1"]
+        dep = app.deployments["model"]
+        return app.status == "RUNNING" and dep.replica_states.get("RUNNING", 0) == 2
+
+    _wait_for(recovered, 30)
+    assert _predict(requests.Session(), url, "kill").status_code == 200
