@@ -34,7 +34,98 @@ def _dirty_feed(settings: Settings) -> tuple[str, int]:
     return str(path), 5
 
 
-def run_demo(settings: Settings, say: Callable[[str], None] = print) -> dict[str, Any]:
+def _serving_chapter(
+    settings: Settings, trainer: Any, prep: Any, say: Callable[[str], None], *, port: int = 8000, keep_serving: bool = False
+) -> dict[str, Any]:
+    """Serve the champion, shadow then canary a challenger under traffic, print the decisions."""
+    import threading
+    import time
+
+    import ray
+    import requests
+
+    from raymlops.cli._common import table
+    from raymlops.serving.app import deploy
+    from raymlops.serving.controller import get_controller
+    from raymlops.serving.gates import ErrorRateGate, LatencyGate, ShadowAgreementGate
+    from raymlops.serving.rollout import RolloutPlan
+    from raymlops.training.models import fit_on_features, make_estimator
+
+    reg = trainer.registry
+    champion = reg.get(f"{MODEL}@champion")["version"]
+    X, y = prep.xy("train")
+    challenger_model = fit_on_features(prep.transform, make_estimator("linear", "classification", {"C": 0.3}), X, y)
+    challenger = reg.register(challenger_model, MODEL, input_example=X.head(), description="challenger: a more regularised linear model")["version"]
+    _, blessing, _ = trainer.evaluate_and_bless(MODEL, challenger, prep, metric="accuracy", max_drop=0.02)
+    reg.set_alias(MODEL, challenger, "challenger", reason="demo challenger")
+    say(f"challenger {MODEL}@{challenger}: {blessing['verdict']} against the champion ({blessing['baseline']})")
+    url = deploy(settings, models=[f"{MODEL}@champion"], port=port, gate_interval_s=2.0)
+    say(f"serving {MODEL}@{champion} (champion) at {url}/v1/models/{MODEL}:predict")
+    ctl = get_controller(settings)
+    rows = prep.test.drop(columns=[TARGET]).to_dict(orient="records")
+    stop = threading.Event()
+    sent: list[int] = []
+
+    def traffic(worker: int) -> None:
+        s = requests.Session()
+        i = worker
+        while not stop.is_set():
+            row = rows[i % len(rows)]
+            r = s.post(f"{url}/v1/models/{MODEL}:predict", json={"instances": [row]}, headers={"x-user-id": f"u{i % 200}"}, timeout=10)
+            sent.append(r.status_code)
+            if r.status_code == 200 and i % 3 == 0:  # some users report the true label
+                s.post(f"{url}/v1/models/{MODEL}:feedback", json={"request_id": r.json()["request_id"], "labels": [int(prep.test[TARGET].iloc[i % len(rows)])]}, timeout=10)
+            i += 2
+
+    threads = [threading.Thread(target=traffic, args=(w,), daemon=True) for w in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        gates = [ErrorRateGate(max_rate=0.05, min_samples=20), LatencyGate(max_ms=500, min_samples=20)]
+        shadow = RolloutPlan(
+            model=MODEL, strategy="shadow", from_version=champion, to_version=challenger, bake_s=4,
+            mirror_percent=50, gates=[*gates, ShadowAgreementGate(min_agreement=0.8, min_samples=20)],
+        )
+        ray.get(ctl.start_rollout.remote(shadow.to_dict()))
+        time.sleep(8)
+        st = ray.get(ctl.status.remote(MODEL))
+        sh = st["shadow"]
+        say(
+            f"shadow: v{challenger} sees {sh['mirror_percent']:.0f}% of requests; {sh['pairs']} pairs, agreement "
+            f"{sh['agreement']:.3f}, class-distribution distance {sh.get('distance') or 0:.3f}; clients only ever got v{champion}"
+        )
+        ray.get(ctl.rollback.remote(MODEL, "shadow looked fine; now a canary"))
+        canary = RolloutPlan(model=MODEL, strategy="canary", from_version=champion, to_version=challenger, steps=[20, 50, 100], bake_s=3, gates=gates)
+        ray.get(ctl.start_rollout.remote(canary.to_dict()))
+        deadline = time.time() + 60
+        while time.time() < deadline and ray.get(ctl.status.remote(MODEL))["state"] == "RUNNING":
+            time.sleep(1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    st = ray.get(ctl.status.remote(MODEL))
+    decisions = [d for d in st["decisions"] if d["action"] != "hold"]
+    say(table(decisions[-6:], ["action", "percent", "reason"]))
+    say(f"canary outcome: {st['state']}; {len(sent)} requests, {sum(c != 200 for c in sent)} failed")
+    if st["state"] == "PROMOTED" and blessing["verdict"] == "BLESSED":
+        reg.set_alias(MODEL, challenger, "champion", reason="blessed, and its canary was promoted by the rollout controller")
+        say(f"{MODEL}@champion -> version {challenger}")
+    if not keep_serving:
+        from ray import serve
+
+        for app in list(serve.status().applications):
+            if app.startswith("raymlops"):
+                serve.delete(app)
+        ray.kill(ctl)
+    else:
+        say(f"still serving at {url} (Ctrl-C to stop)")
+    return {"state": st["state"], "decisions": decisions, "requests": len(sent), "failed": sum(c != 200 for c in sent)}
+
+
+def run_demo(
+    settings: Settings, say: Callable[[str], None] = print, *, keep_serving: bool = False, port: int = 8000
+) -> dict[str, Any]:
     """Run every chapter of the demo; returns a summary (printed as JSON by ``--json``)."""
     from raymlops import runtime
     from raymlops.cli._common import table
@@ -110,6 +201,9 @@ def run_demo(settings: Settings, say: Callable[[str], None] = print) -> dict[str
             f"{distilled['size_ratio']:.1f}x smaller, {distilled['latency_ratio']:.1f}x faster per row"
         )
     summary["distill"] = distilled
+
+    say("\n== 3. Deployment on Ray Serve: champion live, a challenger shadowed then canaried, gates decide")
+    summary["serving"] = _serving_chapter(settings, trainer, prep, say, port=port, keep_serving=keep_serving)
 
     graph = store.lineage(("artifact", record["artifact_id"]), direction="up", hops=20).to_dict()
     root = f"artifact:{record['artifact_id']}"

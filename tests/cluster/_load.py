@@ -10,32 +10,35 @@ import time
 
 import requests
 
-url, model, seconds, rate, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-results: list[tuple[float, int, str | None]] = []
-lock = threading.Lock()
-stop = time.time() + seconds
+
+def main(url: str, model: str, seconds: float, rate: float, out: str) -> None:
+    results: list[tuple[float, int, str | None]] = []
+    lock = threading.Lock()
+    stop = time.time() + seconds
+
+    def worker(offset: float) -> None:
+        s = requests.Session()
+        period = 2.0 / rate
+        nxt = time.time() + offset
+        while time.time() < stop:
+            try:
+                r = s.post(f"{url}/v1/models/{model}:predict", json={"instances": [{"a": 0.3, "b": -0.1}]}, timeout=10)
+                rec = (time.time(), r.status_code, r.headers.get("x-model-version"))
+            except requests.RequestException:
+                rec = (time.time(), 0, None)
+            with lock:
+                results.append(rec)
+            nxt += period
+            time.sleep(max(0.0, nxt - time.time()))
+
+    threads = [threading.Thread(target=worker, args=(i / rate,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with open(out, "w") as f:
+        json.dump(results, f)
 
 
-def worker(offset: float) -> None:
-    s = requests.Session()
-    period = 2.0 / rate
-    nxt = time.time() + offset
-    while time.time() < stop:
-        try:
-            r = s.post(f"{url}/v1/models/{model}:predict", json={"instances": [{"a": 0.3, "b": -0.1}]}, timeout=10)
-            rec = (time.time(), r.status_code, r.headers.get("x-model-version"))
-        except requests.RequestException:
-            rec = (time.time(), 0, None)
-        with lock:
-            results.append(rec)
-        nxt += period
-        time.sleep(max(0.0, nxt - time.time()))
-
-
-threads = [threading.Thread(target=worker, args=(i / rate,)) for i in range(2)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-with open(out, "w") as f:
-    json.dump(results, f)
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5])

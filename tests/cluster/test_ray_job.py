@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 
 from tests.conftest import PYTHON, REPO, cli_env
 
@@ -16,6 +17,42 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _serve_and_roll_out_through_the_cli(env: dict, home) -> None:
+    """`serve up` on the running cluster, then `rollout start|status|promote` from other processes."""
+    import requests
+
+    from raymlops.config import Settings
+    from raymlops.registry import ModelRegistry
+
+    reg = ModelRegistry.connect(Settings.resolve(home=home, env={}))
+    reg.register(reg.load("job-model@1"), "job-model", signature=reg.get("job-model@1")["signature"])  # version 2
+    cli_env_ = {**env, "RAY_ADDRESS": f"127.0.0.1:{env['RAY_PORT']}", "RAY_AUTH_MODE": "token"}
+    port = _free_port()
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([PYTHON, "-m", "raymlops", *args], env=cli_env_, capture_output=True, text=True, timeout=300)
+
+    up = cli("serve", "up", "--model", "job-model@champion", "--port", str(port), "--json")
+    assert up.returncode == 0, up.stderr[-3000:]
+    url = json.loads(up.stdout)["url"]
+    row = {c["name"]: 1.0 for c in reg.get("job-model@1")["signature"]["inputs"]}
+    assert requests.post(f"{url}/v1/models/job-model:predict", json={"instances": [row]}, timeout=30).headers["x-model-version"] == "1"
+    started = cli("rollout", "start", "job-model", "--to", "2", "--strategy", "canary", "--percent", "30", "--json")
+    assert started.returncode == 0, started.stderr[-3000:]
+    status = json.loads(cli("rollout", "status", "job-model", "--json").stdout)
+    assert {"name", "strategy", "routes", "state", "decisions", "shadow"} <= set(status)
+    assert status["routes"] == [{"version": 2, "percent": 30.0}, {"version": 1, "percent": 70.0}]
+    moved = json.loads(cli("rollout", "start", "job-model", "--to", "2", "--strategy", "canary", "--percent", "60", "--json").stdout)
+    assert moved["routes"][0] == {"version": 2, "percent": 60.0}
+    promoted = json.loads(cli("rollout", "promote", "job-model", "--json").stdout)
+    assert promoted["state"] == "PROMOTED" and promoted["routes"] == [{"version": 2, "percent": 100.0}]
+    time.sleep(1.5)  # the ingress polls the new table
+    r = requests.post(f"{url}/v1/models/job-model:predict", json={"instances": [row]}, timeout=30)
+    assert r.status_code == 200 and r.headers["x-model-version"] == "2"
+    missing = cli("rollout", "status", "nope", "--json")
+    assert missing.returncode == 2 and "not served" in missing.stderr
 
 
 def test_submitted_job_registers_a_model_visible_from_the_cli(tmp_path):
@@ -53,6 +90,7 @@ def test_submitted_job_registers_a_model_visible_from_the_cli(tmp_path):
         )
         assert data_job.returncode == 0, data_job.stdout[-3000:] + data_job.stderr[-3000:]
         assert '"rows_in": 178' in data_job.stdout
+        _serve_and_roll_out_through_the_cli(env, home)
     finally:
         stopped = subprocess.run([script, "stop"], env=env, capture_output=True, text=True, timeout=120)
         shutil.rmtree(ray_tmp, ignore_errors=True)
