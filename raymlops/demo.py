@@ -55,22 +55,27 @@ def _serving_chapter(
     champion = reg.get(f"{MODEL}@champion")["version"]
     X, y = prep.xy("train")
     challenger_model = fit_on_features(prep.transform, make_estimator("linear", "classification", {"C": 0.3}), X, y)
-    challenger = reg.register(challenger_model, MODEL, input_example=X.head(), description="challenger: a more regularised linear model")["version"]
+    challenger = reg.register(challenger_model, MODEL, input_example=X.head(), reference=X, description="challenger: a more regularised linear model")["version"]
     _, blessing, _ = trainer.evaluate_and_bless(MODEL, challenger, prep, metric="accuracy", max_drop=0.02)
     reg.set_alias(MODEL, challenger, "challenger", reason="demo challenger")
     say(f"challenger {MODEL}@{challenger}: {blessing['verdict']} against the champion ({blessing['baseline']})")
-    url = deploy(settings, models=[f"{MODEL}@champion"], port=port, gate_interval_s=2.0)
-    say(f"serving {MODEL}@{champion} (champion) at {url}/v1/models/{MODEL}:predict")
+    url = deploy(settings, port=port, gate_interval_s=2.0)
     ctl = get_controller(settings)
+    monitoring = {"window_s": 4.0, "flush_s": 1.0, "min_rows": 50, "grace_s": 1.0}  # short windows for the demo
+    ray.get(ctl.serve_model.remote(MODEL, champion, None, 1, monitoring))
+    say(f"serving {MODEL}@{champion} (champion) at {url}/v1/models/{MODEL}:predict; drift monitored in {monitoring['window_s']:g} s windows")
     rows = prep.test.drop(columns=[TARGET]).to_dict(orient="records")
     stop = threading.Event()
     sent: list[int] = []
+    scale: dict[str, float] = {}  # feature -> factor: the drift we inject later
 
     def traffic(worker: int) -> None:
         s = requests.Session()
         i = worker
         while not stop.is_set():
             row = rows[i % len(rows)]
+            if scale:
+                row = {k: v * scale.get(k, 1.0) for k, v in row.items()}
             r = s.post(f"{url}/v1/models/{MODEL}:predict", json={"instances": [row]}, headers={"x-user-id": f"u{i % 200}"}, timeout=10)
             sent.append(r.status_code)
             if r.status_code == 200 and i % 3 == 0:  # some users report the true label
@@ -100,14 +105,15 @@ def _serving_chapter(
         deadline = time.time() + 60
         while time.time() < deadline and ray.get(ctl.status.remote(MODEL))["state"] == "RUNNING":
             time.sleep(1)
+        st = ray.get(ctl.status.remote(MODEL))
+        decisions = [d for d in st["decisions"] if d["action"] != "hold"]
+        say(table(decisions[-6:], ["action", "percent", "reason"]))
+        say(f"canary outcome: {st['state']}; {len(sent)} requests, {sum(c != 200 for c in sent)} failed")
+        drift = _drift_chapter(settings, st["routes"][0]["version"], scale, monitoring["window_s"], say)
     finally:
         stop.set()
         for t in threads:
             t.join()
-    st = ray.get(ctl.status.remote(MODEL))
-    decisions = [d for d in st["decisions"] if d["action"] != "hold"]
-    say(table(decisions[-6:], ["action", "percent", "reason"]))
-    say(f"canary outcome: {st['state']}; {len(sent)} requests, {sum(c != 200 for c in sent)} failed")
     if st["state"] == "PROMOTED" and blessing["verdict"] == "BLESSED":
         reg.set_alias(MODEL, challenger, "champion", reason="blessed, and its canary was promoted by the rollout controller")
         say(f"{MODEL}@champion -> version {challenger}")
@@ -118,9 +124,46 @@ def _serving_chapter(
             if app.startswith("raymlops"):
                 serve.delete(app)
         ray.kill(ctl)
+        from raymlops.monitoring.actor import get_monitor
+
+        ray.kill(get_monitor(settings, MODEL, create=False))
     else:
         say(f"still serving at {url} (Ctrl-C to stop)")
-    return {"state": st["state"], "decisions": decisions, "requests": len(sent), "failed": sum(c != 200 for c in sent)}
+    return {"state": st["state"], "decisions": decisions, "requests": len(sent), "failed": sum(c != 200 for c in sent), "drift": drift}
+
+
+def _drift_chapter(settings: Settings, version: int, scale: dict[str, float], window_s: float, say: Callable[[str], None]) -> dict[str, Any]:
+    """A new imaging device scales every size measurement by 1.3: the monitor flags it."""
+    import time
+
+    import ray
+
+    from raymlops.cli._common import table
+    from raymlops.monitoring.actor import get_monitor
+
+    monitor = get_monitor(settings, MODEL, create=False)
+    calm = ray.get(monitor.status.remote())["versions"].get(str(version), {})
+    say(f"monitor: {calm.get('windows_closed', 0)} windows closed on v{version}, alerts: {', '.join(calm.get('alerts') or []) or 'none'}")
+    sizes = [c for c in ray.get(monitor.status.remote())["versions"][str(version)]["last_window"]["features"]] if calm.get("last_window") else []
+    scale.update({f["feature"]: 1.3 for f in sizes if any(w in f["feature"] for w in ("radius", "perimeter", "area"))})
+    say(f"now a new device scales {len(scale)} size features by 1.3 ...")
+    t0 = time.time()
+    st: dict[str, Any] = {}
+    while time.time() - t0 < 6 * window_s:
+        time.sleep(1.0)
+        st = ray.get(monitor.status.remote())["versions"][str(version)]
+        last = st.get("last_window") or {}
+        if last.get("start", 0) >= t0 and last.get("judged"):
+            break
+    last = st.get("last_window") or {}
+    flagged = sorted((f for f in last.get("features", []) if f["drift"]), key=lambda f: f["p_value"] if f["p_value"] is not None else -f["statistic"])
+    say(table(flagged[:6], ["feature", "test", "statistic", "p_value", "threshold"]))
+    say(
+        f"window of {last.get('rows')} rows: {len(flagged)} of {len(last.get('features', []))} features drifted "
+        f"(share {last.get('drift_share') or 0:.2f}); dataset drift: {last.get('dataset_drift')}; "
+        f"prediction drift: {(last.get('prediction') or {}).get('drift')}; alerts: {len(st.get('alerts') or [])} firing (recorded as DriftAlert executions)"
+    )
+    return {"dataset_drift": bool(last.get("dataset_drift")), "drifted": [f["feature"] for f in flagged], "scaled": sorted(scale)}
 
 
 def run_demo(

@@ -111,11 +111,12 @@ def register(cli: click.Group) -> None:
     @click.option("--max-p99-ms", type=click.FloatRange(min=0, min_open=True), default=1000.0, show_default=True)
     @click.option("--min-agreement", type=click.FloatRange(0, 1), default=0.9, show_default=True, help="Shadow agreement gate.")
     @click.option("--min-samples", type=click.IntRange(min=1), default=20, show_default=True)
+    @click.option("--gate-drift", is_flag=True, help="Also gate on the new version's input and prediction drift (the monitor's last window).")
     @command_options
     @pass_cli
-    def start(cctx: CliContext, name, to_version, strategy, percent, steps, bake_s, sticky_header, max_error_rate, max_p99_ms, min_agreement, min_samples):
+    def start(cctx: CliContext, name, to_version, strategy, percent, steps, bake_s, sticky_header, max_error_rate, max_p99_ms, min_agreement, min_samples, gate_drift):
         """Start moving NAME to version --to (with --percent alone, change a running split)."""
-        from raymlops.serving.gates import ErrorRateGate, LatencyGate, ShadowAgreementGate
+        from raymlops.serving.gates import DriftGate, ErrorRateGate, LatencyGate, ShadowAgreementGate
         from raymlops.serving.rollout import RolloutPlan
 
         ctl = _controller(cctx)
@@ -138,6 +139,8 @@ def register(cli: click.Group) -> None:
         gates = [ErrorRateGate(max_rate=max_error_rate, min_samples=min_samples), LatencyGate(max_ms=max_p99_ms, min_samples=min_samples)]
         if strategy == "shadow":
             gates.append(ShadowAgreementGate(min_agreement=min_agreement, min_samples=min_samples))
+        if gate_drift:
+            gates.append(DriftGate())
         plan = RolloutPlan(
             model=name,
             strategy=strategy,

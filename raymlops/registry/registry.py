@@ -88,6 +88,7 @@ class ModelRegistry:
         inputs: Sequence[Artifact] = (),
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
+        reference: Any = None,
     ) -> dict[str, Any]:
         """Store ``model`` as the next version of ``name``.
 
@@ -102,6 +103,9 @@ class ModelRegistry:
             inputs: artifacts the model came from, when there is no run.
             description: free text.
             metadata: extra JSON (metrics, blessing, feature transform, ...).
+            reference: the training inputs (a DataFrame of the signature's columns): their
+                profile, with the model's predictions on them, is stored with the version
+                as the drift monitor's reference (``metadata["reference_profile"]``).
 
         Returns:
             The version record: ``{"name", "version", "aliases", "sha256", "signature", ...}``.
@@ -119,6 +123,14 @@ class ModelRegistry:
             custom_properties={"class": f"{type(model).__module__}.{type(model).__qualname__}"},
         )
         run_id = getattr(run, "id", run)
+        if reference is not None:
+            import json
+
+            from raymlops.monitoring.live import reference_profile
+
+            prof = reference_profile(model, reference)
+            ref_sha, _ = self.blobs.put(json.dumps(prof.to_dict(), allow_nan=False).encode())
+            metadata = {**(metadata or {}), "reference_profile": {"sha256": ref_sha, "rows": prof.rows, "columns": list(prof.columns)}}
         return self.store.create_model_version(
             name=name,
             artifact=artifact,
@@ -157,6 +169,23 @@ class ModelRegistry:
         record = self.get(ref)
         data = self.blobs.get(record["sha256"], what=f"model {record['name']}@{record['version']}")
         return loads_model(data)
+
+    def reference_profile(self, ref: str) -> Any:
+        """The drift reference (a :class:`~raymlops.data.profile.Profile`) of a version, or None.
+
+        Raises:
+            ArtifactIntegrityError: the stored profile does not match its recorded hash.
+        """
+        import json
+
+        from raymlops.data.profile import Profile
+
+        record = self.get(ref)
+        info = (record.get("metadata") or {}).get("reference_profile")
+        if not info:
+            return None
+        data = self.blobs.get(info["sha256"], what=f"reference profile of {record['name']}@{record['version']}")
+        return Profile.from_dict(json.loads(data))
 
     def blessing(self, name: str, version: int) -> dict[str, Any] | None:
         """The latest evaluation verdict of ``name@version`` (from its lineage), or ``None``."""

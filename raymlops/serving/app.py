@@ -46,8 +46,13 @@ def deploy(
     gate_interval_s: float = 5.0,
     ingress_replicas: int = 1,
     max_bytes: int = 1 << 20,
+    proxy_location: str | None = None,
 ) -> str:
-    """Start Serve (if needed) and deploy the ingress and the given models; returns the URL."""
+    """Start Serve (if needed) and deploy the ingress and the given models; returns the URL.
+
+    ``proxy_location`` is Serve's (``HeadOnly``, ``EveryNode``); several nodes on one host
+    need ``HeadOnly`` (one HTTP port).
+    """
     from ray import serve
 
     from raymlops import runtime
@@ -55,7 +60,8 @@ def deploy(
     from raymlops.serving.ingress import Ingress
 
     runtime.init(settings)
-    serve.start(http_options={"host": host, "port": port}, logging_config={"log_level": "WARNING"})
+    extra = {"proxy_location": proxy_location} if proxy_location else {}
+    serve.start(http_options={"host": host, "port": port}, logging_config={"log_level": "WARNING"}, **extra)
     controller = get_controller(settings, gate_interval_s=gate_interval_s)
     import ray
 

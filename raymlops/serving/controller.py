@@ -45,14 +45,21 @@ class RolloutController:
         self.tick_s = tick_s
         self.path = os.path.join(str(self.settings.home), "serving", "controller.json")
         self.manager = RolloutManager(gate_interval_s=gate_interval_s)
+        self.faults: dict[tuple[str, int], dict[str, float]] = {}
+        self.monitoring: dict[str, dict[str, Any] | None] = {}
+        self.placement: dict[tuple[str, int], dict[str, Any]] = {}
+        self.replicas: dict[tuple[str, int], int] = {}
         if os.path.exists(self.path):
             try:
                 with open(self.path) as f:
-                    self.manager = RolloutManager.from_dict(json.load(f))
-            except (OSError, ValueError, KeyError):
+                    data = json.load(f)
+                self.manager = RolloutManager.from_dict(data)
+                dep = data.get("deployments") or {}
+                self.monitoring = dict(dep.get("monitoring") or {})
+                self.placement = {(m, int(v)): p for m, v, p in dep.get("placement") or ()}
+                self.replicas = {(m, int(v)): int(n) for m, v, n in dep.get("replicas") or ()}
+            except (OSError, ValueError, KeyError, TypeError):
                 pass  # a damaged checkpoint: start empty rather than not at all
-        self.faults: dict[tuple[str, int], dict[str, float]] = {}
-        self.replicas: dict[tuple[str, int], int] = {}
         self._deployed: set[tuple[str, int]] = set()
         self._loop: asyncio.Task | None = None
         self._lock: asyncio.Lock | None = None
@@ -73,9 +80,22 @@ class RolloutController:
 
                 logging.getLogger("raymlops").exception("rollout controller tick failed")
 
+    async def _drift_flags(self) -> dict[str, bool | None]:
+        """The monitor's drift flag for the new version of every rollout gating on drift."""
+        from raymlops.monitoring.actor import get_monitor
+
+        out: dict[str, bool | None] = {}
+        for model, version in self.manager.drift_targets().items():
+            try:
+                out[model] = await get_monitor(self.settings, model, create=False).drift_flag.remote(version)
+            except Exception:  # noqa: BLE001 - no monitor (yet): the gate reports insufficient data
+                out[model] = None
+        return out
+
     async def _tick(self) -> None:
+        drift = await self._drift_flags() if self.manager.drift_targets() else None
         async with self._lock:  # type: ignore[union-attr]
-            records = self.manager.tick(time.time())
+            records = self.manager.tick(time.time(), drift=drift)
             for model, rec in records:
                 await self._record(model, rec.to_dict())
             if records:
@@ -85,8 +105,14 @@ class RolloutController:
     def _checkpoint(self) -> None:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         tmp = f"{self.path}.tmp"
+        data = self.manager.to_dict()
+        data["deployments"] = {
+            "monitoring": self.monitoring,
+            "placement": [[m, v, p] for (m, v), p in self.placement.items()],
+            "replicas": [[m, v, n] for (m, v), n in self.replicas.items()],
+        }
         with open(tmp, "w") as f:
-            json.dump(self.manager.to_dict(), f, default=str)
+            json.dump(data, f, default=str)
         os.replace(tmp, self.path)
 
     async def _record(self, model: str, rec: dict[str, Any]) -> None:
@@ -149,9 +175,9 @@ class RolloutController:
 
         from raymlops.serving.server import ModelServer, app_name
 
-        app = ModelServer.options(name="model", num_replicas=self.replicas.get((model, version), 1)).bind(
-            model, version, self.settings.model_dump(), self.faults.get((model, version))
-        )
+        app = ModelServer.options(
+            name="model", num_replicas=self.replicas.get((model, version), 1), **self.placement.get((model, version), {})
+        ).bind(model, version, self.settings.model_dump(), self.faults.get((model, version)), self.monitoring.get(model, {}))
         await asyncio.to_thread(serve.run, app, name=app_name(model, version), route_prefix=None)
         self._deployed.add((model, version))
 
@@ -166,12 +192,29 @@ class RolloutController:
         return self.manager.tables_since(revision)
 
     async def serve_model(
-        self, model: str, version: int, faults: dict[str, float] | None = None, replicas: int = 1
+        self,
+        model: str,
+        version: int,
+        faults: dict[str, float] | None = None,
+        replicas: int = 1,
+        monitoring: dict[str, Any] | None | bool = None,
+        max_replicas_per_node: int | None = None,
     ) -> dict[str, Any]:
-        """Deploy ``model@version`` (if needed) and route all of ``model`` to it."""
+        """Deploy ``model@version`` (if needed) and route all of ``model`` to it.
+
+        Args:
+            monitoring: drift-monitor settings of the model (``window_s``, ``flush_s``,
+                ``preset``, ``min_rows``, ...); False turns monitoring off; None keeps the
+                defaults.
+            max_replicas_per_node: spread replicas over nodes (Serve's option).
+        """
         self._ensure_loop()
         async with self._lock:  # type: ignore[union-attr]
             self.replicas[(model, int(version))] = int(replicas)
+            if monitoring is not None:
+                self.monitoring[model] = None if monitoring is False else dict(monitoring)
+            if max_replicas_per_node:
+                self.placement[(model, int(version))] = {"max_replicas_per_node": int(max_replicas_per_node)}
             if faults:
                 self.faults[(model, int(version))] = dict(faults)
             if (model, int(version)) not in self._deployed:
@@ -249,7 +292,15 @@ class RolloutController:
         self.manager.report(payload)
 
     async def feedback(self, model: str, request_id: str, labels: list[Any]) -> int:
-        return self.manager.feedback(model, request_id, labels)
+        version, errors = self.manager.score_feedback(model, request_id, labels)
+        if self.monitoring.get(model, {}) is not None:
+            try:
+                from raymlops.monitoring.actor import get_monitor
+
+                get_monitor(self.settings, model, create=False).feedback.remote(version, errors)  # fire and forget
+            except Exception:  # noqa: BLE001 - no monitor: feedback still scores the rollout
+                pass
+        return len(errors)
 
 
 _remote = None

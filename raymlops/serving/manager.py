@@ -182,9 +182,24 @@ class RolloutManager:
             raise ConflictError(f"no rollout of {model}; start one with --percent")
         return self._after(st, st.rollout.set_percent(percent, now=now, reason="percent set by operator"))  # type: ignore[return-value]
 
-    def tick(self, now: float) -> list[tuple[str, RolloutRecord]]:
-        """Evaluate the gates of every running rollout whose gate interval has passed."""
+    def drift_targets(self) -> dict[str, int]:
+        """``{model: new version}`` of running rollouts that gate on drift (the monitor is asked)."""
+        out = {}
+        for name, st in self.models.items():
+            r = st.rollout
+            if r is not None and not r.is_final and any(g.kind == "drift" for g in r.plan.gates):
+                out[name] = r.plan.to_version
+        return out
+
+    def tick(self, now: float, drift: Mapping[str, bool | float | None] | None = None) -> list[tuple[str, RolloutRecord]]:
+        """Evaluate the gates of every running rollout whose gate interval has passed.
+
+        Args:
+            now: the clock.
+            drift: ``{model: flag or score}`` of the new version from the drift monitor.
+        """
         out = []
+        drift = drift or {}
         for name, st in self.models.items():
             r = st.rollout
             if r is None or r.is_final or now - st.last_gate < self.gate_interval_s:
@@ -195,7 +210,9 @@ class RolloutManager:
                 agree, total = st.shadow.agreement_counts()
                 canary = canary.copy()
                 canary.record_shadow(agree=agree, total=total)
-            verdict = evaluate_gates(plan.gates, canary, st.window[plan.from_version]) if plan.gates else None
+            verdict = (
+                evaluate_gates(plan.gates, canary, st.window[plan.from_version], drift=drift.get(name)) if plan.gates else None
+            )
             st.last_verdict = verdict.to_dict() if verdict is not None else None
             st.last_gate = now
             if verdict is None or verdict.status.value != "INSUFFICIENT_DATA":
@@ -230,6 +247,10 @@ class RolloutManager:
             ModelNotServedError: unknown model.
             InvalidInputError: unknown or already-scored request id, or a label count mismatch.
         """
+        return len(self.score_feedback(model, request_id, labels)[1])
+
+    def score_feedback(self, model: str, request_id: str, labels: list[Any]) -> tuple[int, list[float]]:
+        """Like :meth:`feedback`; returns the version that answered and one error (0/1) per label."""
         st = self.state(model)
         hit = self._requests.pop(request_id, None)
         if hit is None or hit[0] != model:
@@ -246,9 +267,11 @@ class RolloutManager:
         correct = sum(1 for p, y in zip(preds, labels) if _same(p, y))
         for stats in (st.window[version], st.total[version]):
             stats.record_feedback(correct=correct, total=len(labels))
+        errors = []
         for p, y in zip(preds, labels):
             st.outcomes[version].add(1.0 if _same(p, y) else 0.0)
-        return len(labels)
+            errors.append(0.0 if _same(p, y) else 1.0)
+        return version, errors
 
     # ------------------------------------------------------------------ reading
     def status(self, model: str) -> dict[str, Any]:

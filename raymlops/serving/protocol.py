@@ -382,11 +382,19 @@ _DTYPES = {"double": np.float64, "long": np.int64, "boolean": np.bool_, "string"
 
 
 def _frame(rows: list[dict[str, Any]], inputs: list[tuple[str, str]]) -> pd.DataFrame:
-    columns = {
-        name: pd.Series(np.array([r[name] for r in rows], dtype=_DTYPES[typ]), dtype=_DTYPES[typ])
-        for name, typ in inputs
-    }
-    return pd.DataFrame(columns, columns=[n for n, _ in inputs], index=pd.RangeIndex(len(rows)))
+    """The rows as a DataFrame: one 2-D array per dtype (a 30-column frame in ~50 us, not 30 Series)."""
+    names = [n for n, _ in inputs]
+    index = pd.RangeIndex(len(rows))
+    groups: dict[str, list[str]] = {}
+    for name, typ in inputs:
+        groups.setdefault(typ, []).append(name)
+    parts = []
+    for typ, cols in groups.items():
+        arr = np.array([[r[c] for c in cols] for r in rows], dtype=_DTYPES[typ]).reshape(len(rows), len(cols))
+        parts.append(pd.DataFrame(arr, columns=cols, index=index, dtype=object if typ == "string" else None))
+    if len(parts) == 1:
+        return parts[0]
+    return pd.concat(parts, axis=1)[names]
 
 
 def _limit(v: Any, what: str) -> int:

@@ -5,7 +5,10 @@ verifies the artifact's sha256 first), validates each request body against the
 version's signature (:func:`~raymlops.serving.protocol.parse_predict_request`), and
 predicts a batch of validated frames at once (the registered model carries the fitted
 feature transform, so it applies it). :class:`ModelServer` is the Serve shell: request
-batching with ``@serve.batch`` and optional fault injection for drills.
+batching with ``@serve.batch``, drift monitoring (each batch's validated inputs and
+predictions are buffered, sketched per window off the event loop and flushed every
+``flush_s`` to the model's monitor actor without waiting for it; see
+:mod:`raymlops.monitoring.live`), and optional fault injection for drills.
 
 A server answers ``{"predictions": [...], "model_version": v}`` or, for a client's
 mistake, ``{"error": {...}, "status": 4xx}``; it raises only for its own failures.
@@ -77,10 +80,19 @@ class ModelRunner:
 
     def predict_frames(self, frames: list[Any]) -> list[list[Any]]:
         """Predict several requests' frames in one call; one list of predictions each."""
+        return self.split(frames, self.predict_concat(frames)[1])
+
+    def predict_concat(self, frames: list[Any]) -> tuple[Any, list[Any]]:
+        """The requests' frames as one frame, and its predictions (one model call)."""
         import pandas as pd
 
+        whole = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        return whole, _plain(self.model.predict(whole))
+
+    @staticmethod
+    def split(frames: list[Any], preds: list[Any]) -> list[list[Any]]:
+        """Cut the flat predictions back into one list per request."""
         sizes = [len(f) for f in frames]
-        preds = _plain(self.model.predict(pd.concat(frames, ignore_index=True)))
         out, i = [], 0
         for n in sizes:
             out.append(preds[i : i + n])
@@ -103,13 +115,65 @@ class ModelServer:
         faults: ``{"fail_rate": 0.3, "delay_ms": 200}`` to inject failures or latency.
     """
 
-    def __init__(self, model: str, version: int, settings: Mapping[str, Any], faults: Mapping[str, float] | None = None):
-        self.runner = ModelRunner(model, version, Settings(**settings))
+    def __init__(
+        self,
+        model: str,
+        version: int,
+        settings: Mapping[str, Any],
+        faults: Mapping[str, float] | None = None,
+        monitoring: Mapping[str, Any] | None = None,
+    ):
+        self.settings = Settings(**settings)
+        self.runner = ModelRunner(model, version, self.settings)
         self.faults = dict(faults or {})
+        self.sketcher = None
+        self.monitor = None
+        self._flusher: asyncio.Task | None = None
+        if monitoring is not None:
+            self._start_monitoring(dict(monitoring))
+
+    def _start_monitoring(self, config: dict[str, Any]) -> None:
+        """Sketch inputs and predictions per window; flush them to the model's monitor actor."""
+        from raymlops.data.sketch import NumericSketch
+        from raymlops.monitoring.actor import DEFAULT_CONFIG, get_monitor
+        from raymlops.monitoring.live import ReplicaSketcher
+        from raymlops.registry import ModelRegistry
+
+        self.flush_s = float(config.pop("flush_s", 2.0))
+        config = {**DEFAULT_CONFIG, **config}
+        ref = ModelRegistry.connect(self.settings).reference_profile(f"{self.runner.model_name}@{self.runner.version}")
+        kinds = {}
+        if ref is not None:  # sketch each column the way the reference did, so they compare
+            kinds = {c: "numeric" if isinstance(s, NumericSketch) else "categorical" for c, s in ref.columns.items()}
+        self.sketcher = ReplicaSketcher(
+            window_s=config["window_s"], kinds=kinds, relative_accuracy=ref.relative_accuracy if ref is not None else 0.01
+        )
+        self.monitor = get_monitor(self.settings, self.runner.model_name, config=config)
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_s)
+            try:
+                await self._flush()
+            except Exception:  # noqa: BLE001 - monitoring never breaks serving
+                import logging
+
+                logging.getLogger("raymlops").exception("flushing drift sketches failed")
+
+    async def _flush(self) -> None:
+        batches = self.sketcher.take()
+        if batches:
+            windows = await asyncio.to_thread(self.sketcher.sketch, batches)
+            self.monitor.ingest.remote(self.runner.version, windows)  # fire and forget: serving never waits
 
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
     async def _predict_batch(self, frames: list[Any]) -> list[list[Any]]:
-        return self.runner.predict_frames(frames)
+        whole, preds = self.runner.predict_concat(frames)
+        if self.sketcher is not None:
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
+            self.sketcher.observe(whole, preds)
+        return self.runner.split(frames, preds)
 
     async def __call__(self, body: bytes) -> dict[str, Any]:
         delay = float(self.faults.get("delay_ms", 0))

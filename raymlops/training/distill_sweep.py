@@ -210,6 +210,7 @@ def distill_sweep(
         student,
         name,
         input_example=X_tr.head(5),
+        reference=X_tr,
         run=best["run_id"],
         description=f"student of {out['teacher']} (t={best['temperature']}, alpha={best['alpha']:.3f}, capacity={best['capacity']})",
         metadata={

@@ -156,6 +156,7 @@ def remediate(
                 fixed,
                 register,
                 input_example=X_tr.head(5),
+                reference=X_tr,
                 run=step.execution.id,
                 description=f"{method} remediation of {out['model']} for slice {out['slice']}",
                 metadata={"task": "classification", "target": target, "remediation": {"method": method, "slice": out["slice"]}},

@@ -273,6 +273,7 @@ class Trainer:
             model,
             name,
             input_example=X_tr.head(5),
+            reference=X_tr,
             run=run_id,
             description=f"{label} for {target!r} ({task}), best by validation {m.name}",
             metadata={"task": task, "target": target, "metric": m.name, "validation": {m.name: val_score}, "selected": label},

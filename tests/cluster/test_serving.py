@@ -24,7 +24,8 @@ from raymlops.serving.gates import ErrorRateGate
 from raymlops.serving.rollout import RolloutPlan
 
 GATE_S = 2.0
-MODELS = ("stick", "shd", "gate", "bg", "kill", "bad", "route")
+MODELS = ("stick", "shd", "gate", "bg", "kill", "bad", "route", "mon")
+MON_WINDOW_S = 2.0
 
 
 def _free_port() -> int:
@@ -46,12 +47,14 @@ def serving(ray_session):
     y = (X.a + X.b > 0).astype(int)
     for name in MODELS:
         for C in (1.0, 0.5, 0.2):
-            reg.register(LogisticRegression(C=C).fit(X, y), name, input_example=X.head())
+            ref = X if name != "mon" else pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})
+            reg.register(LogisticRegression(C=C).fit(X, y), name, input_example=X.head(), reference=ref)
     port = _free_port()
     url = deploy(ray_session, port=port, gate_interval_s=GATE_S, ingress_replicas=2)
     ctl = get_controller(ray_session)
+    mon = {"window_s": MON_WINDOW_S, "flush_s": 0.3, "min_rows": 150, "grace_s": 1.0}
     for name in MODELS:
-        ray.get(ctl.serve_model.remote(name, 1, None, 2 if name == "kill" else 1))
+        ray.get(ctl.serve_model.remote(name, 1, None, 2 if name == "kill" else 1, mon if name == "mon" else None))
     secure = {**ray_session.model_dump(), "api_token": "s3cret"}
     serve.run(Ingress.options(name="secure").bind(secure, []), name="secure", route_prefix="/secure")
     _wait_for(lambda: requests.get(f"{url}/v1/healthz").json()["models"] == sorted(MODELS))
@@ -312,3 +315,55 @@ def test_a_replica_killed_under_load_costs_at_most_1_percent(serving):
 
     _wait_for(recovered, 30)
     assert _predict(requests.Session(), url, "kill").status_code == 200
+
+
+def _send_rows(url, shift, seconds, seed):
+    rng = np.random.default_rng(seed)
+    s = requests.Session()
+    sent, t_end = 0, time.time() + seconds
+    while time.time() < t_end:
+        batch = [{"a": float(a), "b": float(b)} for a, b in zip(rng.normal(shift, 1, 50), rng.normal(0, 1, 50))]
+        r = s.post(f"{url}/v1/models/mon:predict", json={"instances": batch}, timeout=10)
+        assert r.status_code == 200, r.text
+        sent += 50
+        time.sleep(0.02)
+    return sent
+
+
+def test_monitor_flags_the_shifted_feature_and_a_killed_monitor_restarts_with_its_state(serving):
+    from raymlops.monitoring.actor import get_monitor
+
+    url, ctl, settings = serving
+    sent = _send_rows(url, 0.0, 2 * MON_WINDOW_S, seed=1)
+    monitor = get_monitor(settings, "mon", create=False)
+    _wait_for(lambda: ray.get(monitor.status.remote())["versions"].get("1", {}).get("windows_closed", 0) >= 1, timeout=20)
+    sent += _send_rows(url, 3.0, 2.5 * MON_WINDOW_S, seed=2)
+    _wait_for(lambda: ray.get(monitor.status.remote())["versions"]["1"]["rows"] == sent, timeout=10)  # all flushed
+    ray.get(monitor.tick.remote(time.time() + 3 * MON_WINDOW_S))  # close what is still open
+    st = ray.get(monitor.status.remote())["versions"]["1"]
+    assert set(st["alerts"]) == {"feature:a", "prediction", "dataset"}, st  # 1 of 2 features: drift share 0.5
+    last = st["last_window"]
+    assert last["judged"] and {f["feature"]: f["drift"] for f in last["features"]} == {"a": True, "b": False}
+    assert {f["feature"]: f["test"] for f in last["features"]} == {"a": "wasserstein_normed", "b": "wasserstein_normed"}
+    assert st["rows"] == sent and st["late_rows"] == 0  # every served row, exactly once
+    store = connect(settings)
+    alerts = {(e.properties["subject"], e.properties["state"]) for e in store.get_executions(type="DriftAlert") if e.properties.get("model") == "mon"}
+    assert {("feature:a", "FIRING"), ("prediction", "FIRING")} <= alerts
+
+    # the drift gate of a canary asks the monitor: version 1 drifted
+    assert ray.get(monitor.drift_flag.remote(1)) is True
+
+    closed = st["windows_closed"]
+    ray.kill(monitor, no_restart=False)  # Ray restarts it; it restores from its checkpoint
+    _wait_for(lambda: _restored(monitor), timeout=30)
+    st2 = ray.get(monitor.status.remote())
+    assert st2["versions"]["1"]["windows_closed"] >= closed and set(st2["versions"]["1"]["alerts"]) == {"feature:a", "prediction", "dataset"}
+    sent += _send_rows(url, 0.0, 1.5 * MON_WINDOW_S, seed=3)  # replicas keep flushing to the restarted actor
+    _wait_for(lambda: ray.get(monitor.status.remote())["versions"]["1"]["windows_closed"] > st2["versions"]["1"]["windows_closed"], timeout=20)
+
+
+def _restored(monitor) -> bool:
+    try:
+        return ray.get(monitor.status.remote(), timeout=5)["restored_from"] is not None
+    except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+        return False
