@@ -126,10 +126,10 @@ def main() -> None:
         b_test, b_stat, b_drift = base[c.column]
         e = exact[c.column]
         exact_max_diff = max(exact_max_diff, abs(e.statistic - b_stat))
-        near = abs(b_stat - c.threshold) <= 0.02 * c.threshold
+        near = bool(abs(b_stat - c.threshold) <= 0.02 * c.threshold)
         if not near:
             compared += 1
-            agree += int(c.drift == b_drift)
+            agree += int(bool(c.drift) == bool(b_drift))
         rows.append({
             "column": c.column, "test": c.test, "baseline": round(b_stat, 5), "exact": round(e.statistic, 5),
             "sketch": round(c.statistic, 5), "bound": round(c.bound, 5), "drift_baseline": bool(b_drift),
