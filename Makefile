@@ -18,12 +18,11 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/raymlops demo
 
-# Unit tests and doctests need no Ray; cluster and multi-node tests each get one Ray
-# per pytest process (a multi-node Cluster cannot share a process with an embedded Ray).
+# Unit tests and doctests need no Ray; cluster and multi-node tests each get one Ray per
+# pytest process. tests/run.sh runs the unit and multi-node tests alongside the cluster
+# tests, then the latency-sensitive serving tests alone.
 test: setup
-	$(BIN)/python -m pytest -q tests/unit raymlops
-	$(BIN)/python -m pytest -q tests/cluster
-	$(BIN)/python -m pytest -q tests/multinode
+	tests/run.sh $(BIN)/python
 
 test-unit: setup
 	$(BIN)/python -m pytest -q tests/unit raymlops

@@ -28,7 +28,7 @@ from raymlops.monitoring.live import DriftMonitor
 __all__ = ["MonitorActor", "get_monitor", "monitor_name", "DEFAULT_CONFIG"]
 
 NAMESPACE = "raymlops"
-DEFAULT_CONFIG: dict[str, Any] = {"window_s": 60.0, "horizon_windows": 10, "preset": "evidently", "min_rows": 100}
+DEFAULT_CONFIG: dict[str, Any] = {"window_s": 60.0, "horizon_windows": 10, "preset": "evidently", "min_rows": 1000}
 log = logging.getLogger("raymlops")
 
 

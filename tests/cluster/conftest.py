@@ -24,3 +24,11 @@ def ray_session(ray_settings: Settings):
     runtime.init(ray_settings, num_cpus=2)
     yield ray_settings
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def ray_address(ray_session) -> str:
+    """The session Ray's address: CLI subprocesses join it (as on a real cluster) instead of starting their own."""
+    import ray
+
+    return ray.get_runtime_context().gcs_address

@@ -129,20 +129,20 @@ def test_a_missing_column_fails_the_step_with_a_clear_message(ray_session, tmp_p
     assert failed and "color" in failed[-1].error
 
 
-def _cli(home, *args):
+def _cli(address, home, *args):
     return subprocess.run(
-        [PYTHON, "-m", "raymlops", *args], capture_output=True, text=True, env=cli_env(home), timeout=300
+        [PYTHON, "-m", "raymlops", *args], capture_output=True, text=True, env=cli_env(home, RAY_ADDRESS=address), timeout=300
     )
 
 
-def test_cli_exit_codes_and_json(tmp_path, schema_file):
+def test_cli_exit_codes_and_json(ray_address, tmp_path, schema_file):
     home = tmp_path / "home"
     clean_frame(500).to_csv(tmp_path / "clean.csv", index=False)
     write_planted(tmp_path / "bad")
-    ok = _cli(home, "data", "validate", str(tmp_path / "clean.csv"), "--schema", str(schema_file), "--json")
+    ok = _cli(ray_address, home, "data", "validate", str(tmp_path / "clean.csv"), "--schema", str(schema_file), "--json")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["rows_quarantined"] == 0
-    bad = _cli(home, "data", "validate", str(tmp_path / "bad"), "--schema", str(schema_file), "--json",
+    bad = _cli(ray_address, home, "data", "validate", str(tmp_path / "bad"), "--schema", str(schema_file), "--json",
                "--quarantine", str(tmp_path / "q.parquet"))
     assert bad.returncode == 1, bad.stderr
     out = json.loads(bad.stdout)
@@ -157,11 +157,11 @@ def test_cli_exit_codes_and_json(tmp_path, schema_file):
         (tmp_path / "garbage.parquet", "cannot read"),
         (tmp_path / "schema.json", "cannot tell the format"),
     ):
-        res = _cli(home, "data", "validate", str(path))
+        res = _cli(ray_address, home, "data", "validate", str(path))
         assert res.returncode == 2, (path, res.stderr)
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and needle in lines[0] and "Traceback" not in res.stderr, res.stderr
     missing = tmp_path / "nocolor.csv"
     clean_frame(50).drop(columns=["color"]).to_csv(missing, index=False)
-    res = _cli(home, "data", "validate", str(missing), "--schema", str(schema_file))
+    res = _cli(ray_address, home, "data", "validate", str(missing), "--schema", str(schema_file))
     assert res.returncode == 1 and "color" in res.stderr and len(res.stderr.strip().splitlines()) == 1

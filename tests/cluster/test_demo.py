@@ -28,5 +28,6 @@ def test_demo_prints_the_champions_lineage(tmp_path):
     tail = out.split("lineage of breast-cancer@champion:")[1]
     for node in ("Model [artifact:", "<- Run [execution:", "<- Dataset [artifact:", "<- ExternalSource [artifact:"):
         assert node in tail
-    assert "canary outcome: PROMOTED" in out and "0 failed" in out
+    assert "canary outcome: PROMOTED" in out and " 0 failed" in out
+    assert "dataset drift: True; prediction drift:" in out.split("now a new imaging device")[1]
     assert "Traceback" not in res.stderr

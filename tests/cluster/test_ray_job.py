@@ -51,6 +51,18 @@ def _serve_and_roll_out_through_the_cli(env: dict, home) -> None:
     time.sleep(1.5)  # the ingress polls the new table
     r = requests.post(f"{url}/v1/models/job-model:predict", json={"instances": [row]}, timeout=30)
     assert r.status_code == 200 and r.headers["x-model-version"] == "2"
+    deadline = time.time() + 20  # replicas flush their sketches to the model's monitor every 2 s
+    while True:
+        mon = cli("monitor", "status", "job-model", "--json")
+        if mon.returncode == 0 or time.time() > deadline:
+            break
+        time.sleep(1)
+    assert mon.returncode == 0, mon.stderr[-2000:]
+    st = json.loads(mon.stdout)
+    assert {"name", "window", "features", "dataset_drift", "concept_drift"} <= set(st)
+    assert st["name"] == "job-model" and sum(v["rows"] for v in st["versions"].values()) >= 2
+    no_monitor = cli("monitor", "status", "nope")
+    assert no_monitor.returncode == 2 and "no drift monitor for nope" in no_monitor.stderr
     missing = cli("rollout", "status", "nope", "--json")
     assert missing.returncode == 2 and "not served" in missing.stderr
 

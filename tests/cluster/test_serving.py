@@ -52,9 +52,10 @@ def serving(ray_session):
     port = _free_port()
     url = deploy(ray_session, port=port, gate_interval_s=GATE_S, ingress_replicas=2)
     ctl = get_controller(ray_session)
-    mon = {"window_s": MON_WINDOW_S, "flush_s": 0.3, "min_rows": 150, "grace_s": 1.0}
+    mon = {"window_s": MON_WINDOW_S, "flush_s": 0.3, "min_rows": 1500, "grace_s": 1.0}
     for name in MODELS:
-        ray.get(ctl.serve_model.remote(name, 1, None, 2 if name == "kill" else 1, mon if name == "mon" else None))
+        # monitoring only where it is under test: every monitored model adds an actor (a process) on 2 cores
+        ray.get(ctl.serve_model.remote(name, 1, None, 2 if name == "kill" else 1, mon if name == "mon" else False))
     secure = {**ray_session.model_dump(), "api_token": "s3cret"}
     serve.run(Ingress.options(name="secure").bind(secure, []), name="secure", route_prefix="/secure")
     _wait_for(lambda: requests.get(f"{url}/v1/healthz").json()["models"] == sorted(MODELS))
@@ -123,10 +124,14 @@ def test_shadow_never_changes_the_primary_and_records_pairs(serving):
     url, ctl, _ = serving
     s = requests.Session()
 
-    def timed(n: int) -> tuple[list[float], set[str]]:
+    def timed(n: int, period_s: float | None = None) -> tuple[list[float], set[str]]:
         s = requests.Session()
         lat, versions = [], set()
+        nxt = time.perf_counter()
         for i in range(n):
+            if period_s is not None:  # a steady rate, not as fast as possible
+                time.sleep(max(0.0, nxt - time.perf_counter()))
+                nxt += period_s
             t0 = time.perf_counter()
             r = _predict(s, url, "shd", body={"instances": [{"a": float(i % 7) - 3, "b": 0.1}]})
             lat.append((time.perf_counter() - t0) * 1000)
@@ -135,35 +140,39 @@ def test_shadow_never_changes_the_primary_and_records_pairs(serving):
         return lat, versions
 
     # Alternate rounds without and with a 200 ms shadow mirroring 10% of requests, so that
-    # drift in the machine's load hits both sides; 4 clients at once; pooled p99s.
+    # drift in the machine's load hits both sides; 3 clients at a steady 30 requests/s in
+    # all (an operating point, not saturation: bench_serving measures saturation); pooled
+    # p99s over 1,200 requests a side (one round's p99 rests on 3 requests).
     slow = RolloutPlan(model="shd", strategy="shadow", from_version=1, to_version=2, bake_s=3600, mirror_percent=10)
     ray.get(ctl.start_rollout.remote(slow.to_dict(), {"delay_ms": 200}))
 
     def concurrent_round(n_per_client: int = 100) -> tuple[list[float], set[str]]:
         results: list[tuple[list[float], set[str]]] = []
-        threads = [threading.Thread(target=lambda: results.append(timed(n_per_client))) for _ in range(4)]
+        threads = [threading.Thread(target=lambda: results.append(timed(n_per_client, 0.1))) for _ in range(3)]
         for th in threads:
             th.start()
         for th in threads:
             th.join()
         return [x for lat, _ in results for x in lat], set().union(*(v for _, v in results))
 
-    base, shadowed = [], []
+    base, shadowed, pairs = [], [], []
     for _ in range(4):
         ray.get(ctl.set_percent.remote("shd", 0.0))
         time.sleep(1.0)
-        base += concurrent_round()[0]
+        b = concurrent_round()[0]
         ray.get(ctl.set_percent.remote("shd", 10.0))
         time.sleep(1.0)
         lat, versions = concurrent_round()
-        shadowed += lat
         assert versions == {"1"}
+        base += b
+        shadowed += lat
+        pairs.append(_p99(lat) / _p99(b))
     time.sleep(1.5)  # the last mirrored answers arrive and are flushed
     st = ray.get(ctl.status.remote("shd"))
     assert st["shadow"]["pairs"] >= 100 and st["shadow"]["agreement"] is not None
     ratio = _p99(shadowed) / _p99(base)
-    print(f"primary p99 without shadow {_p99(base):.1f} ms, with a 200 ms shadow {_p99(shadowed):.1f} ms ({ratio:.2f}x)")
-    assert ratio <= 1.10, (ratio, _p99(base), _p99(shadowed))
+    print(f"primary p99 without shadow {_p99(base):.1f} ms, with a 200 ms shadow {_p99(shadowed):.1f} ms; ({ratio:.3f}x; per round {np.round(pairs, 2)})")
+    assert ratio <= 1.10, (ratio, pairs, _p99(base), _p99(shadowed))
     ray.get(ctl.rollback.remote("shd", "next shadow"))
     half = RolloutPlan(model="shd", strategy="shadow", from_version=1, to_version=3, bake_s=3600, mirror_percent=50)
     ray.get(ctl.start_rollout.remote(half.to_dict(), {"raise": True}))
@@ -212,8 +221,8 @@ def test_a_failing_canary_is_rolled_back_within_two_gate_intervals_and_a_healthy
         for t in threads:
             t.join()
     st = ray.get(ctl.status.remote("gate"))
-    last = [d for d in st["decisions"] if d.get("percent") is not None]
-    actions = [d["action"] for d in st["decisions"]][-4:]
+    last = [d for d in st["decisions"] if d.get("percent") is not None and d["action"] != "hold"]
+    actions = [d["action"] for d in st["decisions"] if d["action"] != "hold"][-4:]  # holds: thin traffic waits
     assert actions == ["start", "advance", "advance", "promote"], actions
     assert [d["percent"] for d in last[-4:]] == [20.0, 50.0, 100.0, 100.0]
     assert st["routes"] == [{"version": 3, "percent": 100.0}]
@@ -322,10 +331,10 @@ def _send_rows(url, shift, seconds, seed):
     s = requests.Session()
     sent, t_end = 0, time.time() + seconds
     while time.time() < t_end:
-        batch = [{"a": float(a), "b": float(b)} for a, b in zip(rng.normal(shift, 1, 50), rng.normal(0, 1, 50))]
+        batch = [{"a": float(a), "b": float(b)} for a, b in zip(rng.normal(shift, 1, 200), rng.normal(0, 1, 200))]
         r = s.post(f"{url}/v1/models/mon:predict", json={"instances": batch}, timeout=10)
         assert r.status_code == 200, r.text
-        sent += 50
+        sent += 200
         time.sleep(0.02)
     return sent
 

@@ -112,14 +112,14 @@ def test_a_per_slice_threshold_failure_names_its_slice(trained):
     assert not any("color=green" in msg for msg in messages)
 
 
-def _cli(home, *args):
-    return subprocess.run([PYTHON, "-m", "raymlops", *args], capture_output=True, text=True, env=cli_env(home), timeout=600)
+def _cli(address, home, *args):
+    return subprocess.run([PYTHON, "-m", "raymlops", *args], capture_output=True, text=True, env=cli_env(home, RAY_ADDRESS=address), timeout=600)
 
 
-def test_cli_train_json_and_bad_input(tmp_path):
+def test_cli_train_json_and_bad_input(ray_address, tmp_path):
     home = tmp_path / "home"
     raw = make_data(tmp_path / "raw.csv", n=600)
-    ok = _cli(home, "train", raw, "--target", "label", "--name", "cli-model", "--slice", "color", "--json")
+    ok = _cli(ray_address, home, "train", raw, "--target", "label", "--name", "cli-model", "--slice", "color", "--json")
     assert ok.returncode == 0, ok.stderr[-2000:]
     out = json.loads(ok.stdout)
     assert {"name", "version", "metrics", "blessed", "runs"} <= set(out)
@@ -131,27 +131,27 @@ def test_cli_train_json_and_bad_input(tmp_path):
         ((raw, "--target", "label", "--name", "m3", "--tune", "2", "--space", str(tmp_path / "bad.yaml")), "triangular"),
         ((raw, "--target", "label", "--name", "m4", "--metric", "rmse"), "rmse"),
     ):
-        res = _cli(home, "train", *args)
+        res = _cli(ray_address, home, "train", *args)
         assert res.returncode == 2, (args, res.stderr)
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and needle in lines[0] and "Traceback" not in res.stderr, res.stderr
-    missing_teacher = _cli(home, "distill", raw, "--target", "label", "--teacher", "nope@1", "--name", "s0")
+    missing_teacher = _cli(ray_address, home, "distill", raw, "--target", "label", "--teacher", "nope@1", "--name", "s0")
     assert missing_teacher.returncode == 2 and "not in the registry" in missing_teacher.stderr
-    listed = json.loads(_cli(home, "models", "list", "--json").stdout)
+    listed = json.loads(_cli(ray_address, home, "models", "list", "--json").stdout)
     assert [m["name"] for m in listed] == ["cli-model"]  # nothing registered by the bad calls
 
-    distilled = _cli(home, "distill", raw, "--target", "label", "--teacher", "cli-model@1", "--name", "cli-student", "--trials", "2", "--json")
+    distilled = _cli(ray_address, home, "distill", raw, "--target", "label", "--teacher", "cli-model@1", "--name", "cli-student", "--trials", "2", "--json")
     assert distilled.returncode == 0, distilled.stderr[-2000:]
     d = json.loads(distilled.stdout)
     assert {"name", "version", "trials"} <= set(d) and d["version"] == 1 and len(d["trials"]) == 2
     for t in d["trials"]:
         assert {"temperature", "alpha", "accuracy", "latency_ms", "size_bytes", "pareto"} <= set(t)
     assert any(t["pareto"] for t in d["trials"])
-    g = json.loads(_cli(home, "lineage", "cli-student@1", "--direction", "up", "--hops", "2", "--json").stdout)
-    teacher_art = json.loads(_cli(home, "models", "show", "cli-model@1", "--json").stdout)["artifact_id"]
+    g = json.loads(_cli(ray_address, home, "lineage", "cli-student@1", "--direction", "up", "--hops", "2", "--json").stdout)
+    teacher_art = json.loads(_cli(ray_address, home, "models", "show", "cli-model@1", "--json").stdout)["artifact_id"]
     assert f"artifact:{teacher_art}" in {n["id"] for n in g["nodes"]}  # student -> its run -> the teacher
 
-    fixed = _cli(home, "remediate", raw, "--target", "label", "--model", "cli-model@1", "--slice", "color=red", "--method", "thresholds", "--json")
+    fixed = _cli(ray_address, home, "remediate", raw, "--target", "label", "--model", "cli-model@1", "--slice", "color=red", "--method", "thresholds", "--json")
     assert fixed.returncode == 0, fixed.stderr[-2000:]
     r = json.loads(fixed.stdout)
     assert set(r["comparison"]) >= {"slice_gap", "overall"} and r["method"] == "thresholds"

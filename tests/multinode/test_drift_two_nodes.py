@@ -16,7 +16,7 @@ from raymlops.metadata import connect
 from raymlops.registry import ModelRegistry
 
 WINDOW_S = 3.0
-ROWS = 40  # instances per request
+ROWS = 100  # instances per request
 
 
 def _free_port() -> int:
@@ -64,7 +64,9 @@ def test_shifted_feature_flagged_only_and_no_alarm_over_five_unshifted_windows(t
     url = deploy(settings, port=_free_port(), gate_interval_s=2.0, proxy_location="HeadOnly")
     ctl = get_controller(settings)
     try:
-        monitoring = {"window_s": WINDOW_S, "flush_s": 0.5, "min_rows": 200, "grace_s": 1.5}
+        # thin windows are not judged: an unshifted feature's Wasserstein/std reaches 0.1 in
+        # 2.4% of 600-row windows, 0.03% of 1,400-row ones (DriftMonitor's docstring)
+        monitoring = {"window_s": WINDOW_S, "flush_s": 0.5, "min_rows": 1500, "grace_s": 1.5}
         ray.get(ctl.serve_model.remote("mn", 1, None, 2, monitoring, 1))
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -75,14 +77,14 @@ def test_shifted_feature_flagged_only_and_no_alarm_over_five_unshifted_windows(t
         assert len(replicas) == 2 and len({a.node_id for a in replicas}) == 2  # one replica per node
 
         sent: list[int] = []
-        _run(url, 0.0, 5 * WINDOW_S + 2.0, sent)
+        _run(url, 0.0, 6 * WINDOW_S + 2.0, sent)
         monitor = get_monitor(settings, "mn", create=False)
         time.sleep(WINDOW_S + 2.0)  # the last window closes
         ray.get(monitor.tick.remote(time.time() + 2 * WINDOW_S))
         st = ray.get(monitor.status.remote())["versions"]["1"]
         judged = [st["last_window"]] if st["last_window"] else []
         assert st["rows"] == sum(sent) > 0  # every row from both nodes reached the monitor, none twice
-        assert st["windows_closed"] >= 5, st
+        assert st["windows_judged"] >= 5, st
         assert st["alerts"] == [], st
         store = connect(settings)
         assert store.get_executions(type="DriftAlert") == []  # no alert ever fired, none resolved

@@ -86,7 +86,7 @@ def _monitor(reference, **kw):
     return mon
 
 
-def _run_windows(mon, model, windows, shift_from=None, replicas=3, rows=600, seed=2):
+def _run_windows(mon, model, windows, shift_from=None, replicas=3, rows=1500, seed=2):
     rng = np.random.default_rng(seed)
     results = []
     for w in range(windows):
@@ -137,7 +137,7 @@ def test_alert_resolves_when_traffic_returns(model_and_reference):
     assert ("feature:x", "FIRING") in {(a.subject, a.state) for a in fired}
     rng = np.random.default_rng(5)
     s = ReplicaSketcher(window_s=W)
-    frame = _frame(rng, 600)
+    frame = _frame(rng, 1500)
     s.observe(frame, model.predict(frame), now=2 * W + 1)
     for window, prof in s.sketch(s.take()):
         mon.ingest(1, window, prof)
@@ -271,3 +271,12 @@ def test_rollout_gates_on_the_canarys_drift_flag():
     for t in range(2, 20, 2):
         ok.tick(float(t), drift={"m": False})
     assert ok.status("m")["state"] == "PROMOTED"
+
+
+def test_a_feature_can_be_judged_by_another_test(model_and_reference):
+    model, ref = model_and_reference
+    mon = _monitor(ref, tests={"x": "psi", "prediction": "linf"})
+    (res, *_) = _run_windows(mon, model, 1)
+    tests = {f["feature"]: f["test"] for f in res["features"]}
+    assert tests["x"] == "psi" and tests["y"] == "wasserstein_normed" and res["prediction"]["test"] == "linf"
+    assert DriftMonitor.from_dict(json.loads(json.dumps(mon.to_dict()))).tests == {"x": "psi", "prediction": "linf"}
