@@ -11,13 +11,11 @@ Target (issue 6): throughput with monitoring on >= 0.95x with it off.
 """
 
 import argparse
-import json
 import tempfile
 import time
-from pathlib import Path
 
 from _common import report
-from bench_serving import CONCURRENCY, percentiles, run_load
+from bench_serving import CONCURRENCY, breast_cancer_setup, percentiles, run_load
 
 
 def main() -> None:
@@ -29,28 +27,13 @@ def main() -> None:
 
     import ray
     from ray import serve
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
-    from raymlops.config import Settings
     from raymlops.monitoring.actor import get_monitor
-    from raymlops.registry import ModelRegistry
     from raymlops.serving.app import deploy
     from raymlops.serving.controller import get_controller
 
     home = tempfile.mkdtemp(prefix="bench-monitoring-")
-    settings = Settings.resolve(home=home, env={})
-    settings.ensure_home()
-    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    X.columns = [c.replace(" ", "_") for c in X.columns]
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y)
-    reg = ModelRegistry.connect(settings)
-    for name in ("mon_on", "mon_off"):
-        reg.register(model, name, input_example=X.head(), reference=X)
-    body_file = str(Path(home) / "body.json")
-    Path(body_file).write_text(json.dumps({"instances": [X.iloc[7].to_dict()]}))
+    settings, _, body_file = breast_cancer_setup(home, ("mon_on", "mon_off"))
 
     base = deploy(settings, port=args.port)
     ctl = get_controller(settings)

@@ -42,6 +42,42 @@ def percentiles(lat: list[float]) -> dict[str, float]:
     return {f"p{q}": round(float(np.percentile(a, q)), 2) for q in (50, 90, 99)}
 
 
+def predict_split(model, frames: list) -> list[list]:
+    """One predict call over the batched requests' frames, cut back into one list each."""
+    import pandas as pd
+
+    preds = model.predict(pd.concat(frames, ignore_index=True)).tolist()
+    out, i = [], 0
+    for f in frames:
+        out.append(preds[i : i + len(f)])
+        i += len(f)
+    return out
+
+
+def breast_cancer_setup(home: str, names: tuple[str, ...], versions: int = 1):
+    """The benchmark model registered (with its reference) ``versions`` times under each name, and a one-row body file."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from raymlops.config import Settings
+    from raymlops.registry import ModelRegistry
+
+    settings = Settings.resolve(home=home, env={})
+    settings.ensure_home()
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X.columns = [c.replace(" ", "_") for c in X.columns]
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y)
+    reg = ModelRegistry.connect(settings)
+    for name in names:
+        for _ in range(versions):
+            reg.register(model, name, input_example=X.head(), reference=X)
+    body_file = str(Path(home) / "body.json")
+    Path(body_file).write_text(json.dumps({"instances": [X.iloc[7].to_dict()]}))
+    return settings, model, body_file
+
+
 def plain_app(model_path: str):
     """(a): ingress → model deployment through a handle, as in Ray Serve's docs."""
     import joblib
@@ -57,13 +93,7 @@ def plain_app(model_path: str):
 
         @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
         async def predict(self, frames: list):
-            sizes = [len(f) for f in frames]
-            preds = self.model.predict(pd.concat(frames, ignore_index=True)).tolist()
-            out, i = [], 0
-            for n in sizes:
-                out.append(preds[i : i + n])
-                i += n
-            return out
+            return predict_split(self.model, frames)
 
         async def __call__(self, instances: list[dict]):
             return await self.predict(pd.DataFrame(instances))
@@ -98,13 +128,7 @@ def single_app(model_path: str):
 
         @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
         async def _batch(self, frames: list):
-            sizes = [len(f) for f in frames]
-            preds = self.model.predict(pd.concat(frames, ignore_index=True)).tolist()
-            out, i = [], 0
-            for n in sizes:
-                out.append(preds[i : i + n])
-                i += n
-            return out
+            return predict_split(self.model, frames)
 
         @api.post("/predict")
         async def predict(self, request: Request):
@@ -138,31 +162,15 @@ def main() -> None:
     import ray
     import requests
     from ray import serve
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
-    from raymlops.config import Settings
-    from raymlops.registry import ModelRegistry
     from raymlops.serving.app import deploy
     from raymlops.serving.controller import get_controller
     from raymlops.serving.rollout import RolloutPlan
 
     home = tempfile.mkdtemp(prefix="bench-serving-")
-    settings = Settings.resolve(home=home, env={})
-    settings.ensure_home()
-    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    X.columns = [c.replace(" ", "_") for c in X.columns]
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(X, y)
+    settings, model, body_file = breast_cancer_setup(home, ("bc", "bcs", "bcs10"), versions=2)
     model_path = str(Path(home) / "model.joblib")
     joblib.dump(model, model_path)
-    reg = ModelRegistry.connect(settings)
-    for name in ("bc", "bcs", "bcs10"):
-        for _ in range(2):
-            reg.register(model, name, input_example=X.head(), reference=X)
-    body_file = str(Path(home) / "body.json")
-    Path(body_file).write_text(json.dumps({"instances": [X.iloc[7].to_dict()]}))
 
     base = deploy(settings, port=args.port, gate_interval_s=5.0)
     ctl = get_controller(settings)

@@ -8,6 +8,7 @@ stay quiet unless ``verbose``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -121,3 +122,37 @@ def shutdown() -> None:
 
     if ray.is_initialized():
         ray.shutdown()
+
+
+def service_name(settings: Settings, kind: str, suffix: str = "") -> str:
+    """The name of a raymlops service actor, unique per metadata store and home."""
+    digest = hashlib.sha1(f"{settings.metadata_uri}|{settings.home}".encode()).hexdigest()[:12]
+    return f"raymlops-{kind}-{digest}" + (f"-{suffix}" if suffix else "")
+
+
+_remote_classes: dict[type, object] = {}
+
+
+def detached_actor(cls: type, name: str, *args: object, create: bool = True, max_concurrency: int = 32, **options: object):
+    """The named, detached actor ``name`` (namespace raymlops), created from ``cls`` if missing.
+
+    Service actors take no CPU and Ray restarts them without limit (they restore from
+    their checkpoints). With ``create=False`` a missing actor raises ``ValueError``.
+    """
+    import ray
+
+    if not create:
+        return ray.get_actor(name, namespace=NAMESPACE)
+    remote = _remote_classes.get(cls)
+    if remote is None:
+        remote = _remote_classes[cls] = ray.remote(cls)
+    return remote.options(  # type: ignore[attr-defined]
+        name=name,
+        namespace=NAMESPACE,
+        lifetime="detached",
+        get_if_exists=True,
+        num_cpus=0,
+        max_restarts=-1,
+        max_concurrency=max_concurrency,
+        **options,
+    ).remote(*args)

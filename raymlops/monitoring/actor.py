@@ -15,7 +15,6 @@ restores from that checkpoint.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import os
@@ -27,14 +26,14 @@ from raymlops.monitoring.live import DriftMonitor
 
 __all__ = ["MonitorActor", "get_monitor", "monitor_name", "DEFAULT_CONFIG"]
 
-NAMESPACE = "raymlops"
 DEFAULT_CONFIG: dict[str, Any] = {"window_s": 60.0, "horizon_windows": 10, "preset": "evidently", "min_rows": 1000}
 log = logging.getLogger("raymlops")
 
 
 def monitor_name(settings: Settings, model: str) -> str:
-    digest = hashlib.sha1(f"{settings.metadata_uri}|{settings.home}".encode()).hexdigest()[:12]
-    return f"raymlops-monitor-{digest}-{model}"
+    from raymlops.runtime import service_name
+
+    return service_name(settings, "monitor", model)
 
 
 class MonitorActor:
@@ -215,26 +214,10 @@ class MonitorActor:
         return out
 
 
-_remote = None
-
-
 def get_monitor(settings: Settings, model: str, *, config: dict[str, Any] | None = None, create: bool = True):
     """The monitor actor of ``model`` (created, detached, if missing and ``create``)."""
-    import ray
+    from raymlops.runtime import detached_actor
 
-    global _remote
-    name = monitor_name(settings, model)
-    if not create:
-        return ray.get_actor(name, namespace=NAMESPACE)
-    if _remote is None:
-        _remote = ray.remote(MonitorActor)
-    return _remote.options(
-        name=name,
-        namespace=NAMESPACE,
-        lifetime="detached",
-        get_if_exists=True,
-        num_cpus=0,
-        max_restarts=-1,
-        max_task_retries=-1,
-        max_concurrency=32,
-    ).remote(settings.model_dump(), model, config)
+    return detached_actor(
+        MonitorActor, monitor_name(settings, model), settings.model_dump(), model, config, create=create, max_task_retries=-1
+    )

@@ -24,7 +24,7 @@ from typing import Any
 from raymlops.data.profile import Profile
 from raymlops.data.sources import DataUnusableError, resolve_source
 from raymlops.errors import InvalidInputError
-from raymlops.monitoring.presets import PRESETS, DriftReport, judge_column
+from raymlops.monitoring.presets import PRESETS, DriftReport, _columns_of, judge_column
 
 __all__ = ["batch_drift", "read_table", "EXACT_MAX_BYTES", "MODES"]
 
@@ -118,12 +118,6 @@ def _profile(data: Any, settings: Any, format: str | None) -> Profile:
     return prof
 
 
-def _getter(side: Any) -> tuple[list[str], Any]:
-    if isinstance(side, Profile):
-        return list(side.columns), lambda c: side[c]
-    return list(side.column_names), lambda c: side.column(c)
-
-
 def batch_drift(
     reference: Any,
     current: Any,
@@ -167,8 +161,8 @@ def batch_drift(
         else:
             sides.append(_profile(data, settings, format))
     ref, cur = sides
-    ref_cols, ref_get = _getter(ref)
-    cur_cols, cur_get = _getter(cur)
+    ref_cols, ref_get = _columns_of(ref)
+    cur_cols, cur_get = _columns_of(cur)
     if columns is None:
         names = [c for c in ref_cols if c in set(cur_cols)]
     else:

@@ -11,24 +11,24 @@ restarted controller carries on where it stopped.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import time
 from typing import Any
 
 from raymlops.config import Settings
+from raymlops.runtime import NAMESPACE
 from raymlops.serving.manager import RolloutManager
 from raymlops.serving.rollout import RolloutPlan
 
 __all__ = ["RolloutController", "controller_name", "get_controller", "NAMESPACE"]
 
-NAMESPACE = "raymlops"
 
 
 def controller_name(settings: Settings) -> str:
-    digest = hashlib.sha1(f"{settings.metadata_uri}|{settings.home}".encode()).hexdigest()[:12]
-    return f"raymlops-rollouts-{digest}"
+    from raymlops.runtime import service_name
+
+    return service_name(settings, "rollouts")
 
 
 class RolloutController:
@@ -303,25 +303,10 @@ class RolloutController:
         return len(errors)
 
 
-_remote = None
-
-
 def get_controller(settings: Settings, *, create: bool = True, gate_interval_s: float = 5.0):
     """The controller actor of ``settings`` (created, detached, if missing and ``create``)."""
-    import ray
+    from raymlops.runtime import detached_actor
 
-    global _remote
-    name = controller_name(settings)
-    if not create:
-        return ray.get_actor(name, namespace=NAMESPACE)
-    if _remote is None:
-        _remote = ray.remote(RolloutController)
-    return _remote.options(
-        name=name,
-        namespace=NAMESPACE,
-        lifetime="detached",
-        get_if_exists=True,
-        num_cpus=0,
-        max_restarts=-1,
-        max_concurrency=64,
-    ).remote(settings.model_dump(), gate_interval_s)
+    return detached_actor(
+        RolloutController, controller_name(settings), settings.model_dump(), gate_interval_s, create=create, max_concurrency=64
+    )
