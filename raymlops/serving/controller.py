@@ -18,7 +18,7 @@ from typing import Any
 
 from raymlops.config import Settings
 from raymlops.runtime import NAMESPACE
-from raymlops.serving.manager import RolloutManager
+from raymlops.serving.manager import Retirements, RolloutManager
 from raymlops.serving.rollout import RolloutPlan
 
 __all__ = ["RolloutController", "controller_name", "get_controller", "NAMESPACE"]
@@ -38,11 +38,14 @@ class RolloutController:
         settings: raymlops settings as a dict.
         gate_interval_s: how often gates are evaluated.
         tick_s: how often the clock ticks.
+        retire_after_s: how long a version no table routes to keeps its model server
+            (every ingress replica moves to the new table first; see :class:`Retirements`).
     """
 
-    def __init__(self, settings: dict[str, Any], gate_interval_s: float = 5.0, tick_s: float = 0.5):
+    def __init__(self, settings: dict[str, Any], gate_interval_s: float = 5.0, tick_s: float = 0.5, retire_after_s: float = 3.0):
         self.settings = Settings(**settings)
         self.tick_s = tick_s
+        self.retirements = Retirements(retire_after_s)
         self.path = os.path.join(str(self.settings.home), "serving", "controller.json")
         self.manager = RolloutManager(gate_interval_s=gate_interval_s)
         self.faults: dict[tuple[str, int], dict[str, float]] = {}
@@ -98,8 +101,9 @@ class RolloutController:
             records = self.manager.tick(time.time(), drift=drift)
             for model, rec in records:
                 await self._record(model, rec.to_dict())
-            if records:
+            if records or self.retirements.pending:
                 await self._reconcile()
+            if records:
                 self._checkpoint()
 
     def _checkpoint(self) -> None:
@@ -157,29 +161,38 @@ class RolloutController:
 
         await asyncio.to_thread(write)
 
-    async def _reconcile(self) -> None:
-        """Deploy model servers the tables need; retire those no table needs any more."""
+    async def _reconcile(self, *, retire_at_once: bool = False) -> None:
+        """Deploy model servers the tables need; retire those no table has needed for a while.
+
+        Args:
+            retire_at_once: delete unrouted servers now (``recreate``), not after the
+                grace that lets every ingress replica move to the new table first.
+        """
         from ray import serve
 
         from raymlops.serving.server import app_name
 
         want = self.manager.deployed()
-        for model, version in sorted(want - self._deployed):
-            await self._deploy(model, version)
-        for model, version in sorted(self._deployed - want):
+        if want - self._deployed:
+            await self._deploy(*sorted(want - self._deployed))
+        for model, version in sorted(self.retirements.due(self._deployed - want, now=time.time(), at_once=retire_at_once)):
             await asyncio.to_thread(serve.delete, app_name(model, version))
             self._deployed.discard((model, version))
 
-    async def _deploy(self, model: str, version: int) -> None:
+    async def _deploy(self, *keys: tuple[str, int]) -> None:
+        """Deploy model servers (one Serve app per version), all at once: Serve starts them in parallel."""
         from ray import serve
 
         from raymlops.serving.server import ModelServer, app_name
 
-        app = ModelServer.options(
-            name="model", num_replicas=self.replicas.get((model, version), 1), **self.placement.get((model, version), {})
-        ).bind(model, version, self.settings.model_dump(), self.faults.get((model, version)), self.monitoring.get(model, {}))
-        await asyncio.to_thread(serve.run, app, name=app_name(model, version), route_prefix=None)
-        self._deployed.add((model, version))
+        targets = []
+        for model, version in keys:
+            app = ModelServer.options(
+                name="model", num_replicas=self.replicas.get((model, version), 1), **self.placement.get((model, version), {})
+            ).bind(model, version, self.settings.model_dump(), self.faults.get((model, version)), self.monitoring.get(model, {}))
+            targets.append(serve.RunTarget(app, name=app_name(model, version), route_prefix=None))
+        await asyncio.to_thread(serve.run_many, targets)
+        self._deployed.update(keys)
 
     # ------------------------------------------------------------------ API
     async def ping(self) -> str:
@@ -208,21 +221,37 @@ class RolloutController:
                 defaults.
             max_replicas_per_node: spread replicas over nodes (Serve's option).
         """
+        spec = {"model": model, "version": version, "faults": faults, "replicas": replicas, "monitoring": monitoring}
+        return (await self.serve_models([{**spec, "max_replicas_per_node": max_replicas_per_node}]))[0]
+
+    async def serve_models(self, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """:meth:`serve_model` for several models at once; their servers start in parallel.
+
+        Args:
+            specs: one dict per model with ``model`` and ``version`` and, optionally,
+                :meth:`serve_model`'s other arguments.
+        """
         self._ensure_loop()
         async with self._lock:  # type: ignore[union-attr]
-            self.replicas[(model, int(version))] = int(replicas)
-            if monitoring is not None:
-                self.monitoring[model] = None if monitoring is False else dict(monitoring)
-            if max_replicas_per_node:
-                self.placement[(model, int(version))] = {"max_replicas_per_node": int(max_replicas_per_node)}
-            if faults:
-                self.faults[(model, int(version))] = dict(faults)
-            if (model, int(version)) not in self._deployed:
-                await self._deploy(model, int(version))
-            table = self.manager.serve(model, int(version))
+            keys = []
+            for spec in specs:
+                model, version = str(spec["model"]), int(spec["version"])
+                keys.append((model, version))
+                self.replicas[(model, version)] = int(spec.get("replicas") or 1)
+                monitoring = spec.get("monitoring")
+                if monitoring is not None:
+                    self.monitoring[model] = None if monitoring is False else dict(monitoring)
+                if spec.get("max_replicas_per_node"):
+                    self.placement[(model, version)] = {"max_replicas_per_node": int(spec["max_replicas_per_node"])}
+                if spec.get("faults"):
+                    self.faults[(model, version)] = dict(spec["faults"])
+            new = sorted(set(keys) - self._deployed)
+            if new:  # up before any traffic is routed to them
+                await self._deploy(*new)
+            tables = [self.manager.serve(model, version) for model, version in keys]
             await self._reconcile()
             self._checkpoint()
-        return table.to_dict()
+        return [t.to_dict() for t in tables]
 
     async def start_rollout(
         self, plan: dict[str, Any], faults: dict[str, float] | None = None, replicas: int = 1
@@ -240,11 +269,11 @@ class RolloutController:
                 t0 = time.time()
                 rec = self.manager.start(p, now=t0)
                 await self._record(p.model, rec.to_dict())
-                await self._reconcile()
+                await self._reconcile(retire_at_once=True)
                 self.manager.record_downtime(p.model, time.time() - t0)
             else:
                 if (p.model, p.to_version) not in self._deployed:
-                    await self._deploy(p.model, p.to_version)
+                    await self._deploy((p.model, p.to_version))
                 rec = self.manager.start(p, now=time.time())
                 await self._record(p.model, rec.to_dict())
                 ready = self.manager.mark_ready(p.model, now=time.time())

@@ -113,28 +113,47 @@ class Ingress:
         self.served: dict[str, list[tuple[str, int, list[Any]]]] = defaultdict(list)
         self.shadow_inflight = 0
         self._background: set[asyncio.Task] = set()
-        for ref in models or ():
-            await self._ensure_served(ref)
+        if models:
+            await self._ensure_served(list(models))
         await self._poll_once()
         loop = asyncio.get_running_loop()
         self._background.add(loop.create_task(self._poll_forever()))
         self._background.add(loop.create_task(self._flush_forever()))
 
-    async def _ensure_served(self, ref: str) -> None:
+    async def _ensure_served(self, refs: list[str]) -> None:
+        """Serve each ref's model unless the controller already routes it (all deployed at once)."""
         from raymlops.registry import ModelRegistry
 
-        rec = ModelRegistry.connect(self.settings).get(ref)
-        current = await self.controller.get_tables.remote(-1)
-        if current and rec["name"] in current["tables"]:
-            return
-        await self.controller.serve_model.remote(rec["name"], rec["version"])
+        reg = ModelRegistry.connect(self.settings)
+        current = (await self.controller.get_tables.remote(-1) or {}).get("tables", {})
+        specs = {}
+        for ref in refs:
+            rec = reg.get(ref)
+            if rec["name"] not in current:
+                specs[rec["name"]] = {"model": rec["name"], "version": rec["version"]}
+        if specs:
+            await self.controller.serve_models.remote(list(specs.values()))
 
     # ------------------------------------------------------------------ background
     async def _poll_once(self) -> None:
         res = await self.controller.get_tables.remote(self.revision)
         if res is not None:
-            self.tables = {name: RoutingTable.from_dict(t) for name, t in res["tables"].items()}
+            tables = {name: RoutingTable.from_dict(t) for name, t in res["tables"].items()}
+            # handles for new versions before the table routes to them: the first canary or
+            # shadow request then pays no handle look-up
+            await self._warm_handles(tables)
+            self.tables = tables
             self.revision = res["revision"]
+
+    async def _warm_handles(self, tables: dict[str, RoutingTable]) -> None:
+        wanted = {(name, v) for name, t in tables.items() for v in t.deployed_versions}
+        for key in set(self.handles) - wanted:
+            del self.handles[key]
+        for model, version in sorted(wanted - set(self.handles)):
+            try:
+                await self._handle(model, version)
+            except Exception:  # noqa: BLE001 - not deployed yet: looked up again on first use
+                pass
 
     async def _poll_forever(self) -> None:
         while True:
@@ -173,20 +192,22 @@ class Ingress:
             await self.controller.report.remote({"replica": self.replica, "models": models})
 
     # ------------------------------------------------------------------ helpers
-    def _handle(self, model: str, version: int):
+    async def _handle(self, model: str, version: int):
         from raymlops.serving.server import app_name
 
         key = (model, version)
         h = self.handles.get(key)
         if h is None:
-            h = self.handles[key] = serve.get_app_handle(app_name(model, version))
+            # serve.get_app_handle blocks on a call to Serve's controller: off the event loop,
+            # so requests to other versions are not held up while a new version is looked up
+            h = self.handles[key] = await asyncio.to_thread(serve.get_app_handle, app_name(model, version))
         return h
 
     async def _call(self, model: str, version: int, body: bytes, attempts: int = 3) -> dict[str, Any]:
         """Call a version's server; retry when its replica died mid-request (idempotent predictions)."""
         for attempt in range(attempts):
             try:
-                return await self._handle(model, version).remote(body)
+                return await (await self._handle(model, version)).remote(body)
             except Exception as exc:  # noqa: BLE001 - classified below
                 names = {type(exc).__name__, type(getattr(exc, "cause", None)).__name__}
                 if attempt + 1 < attempts and names & set(_RETRYABLE):
