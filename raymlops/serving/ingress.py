@@ -6,7 +6,8 @@ rollout controller (a change reaches every replica within ``poll_s``, without a
 restart). It enforces the token, the body size limit and the model name; the model
 server validates instances against the version's signature. Per version it counts
 requests, server errors and latencies (mergeable sketches), mirrors the shadow share of
-requests asynchronously (the client always gets the primary's answer), pairs primary and
+requests asynchronously and several to a call (the client always gets the primary's
+answer; :class:`~raymlops.serving.shadow.MirrorBatcher`), pairs primary and
 shadow answers by request id, and flushes all of it to the controller every ``flush_s``.
 
 Errors are JSON ``{"error": {"code", "message", "details"}}``: 400 malformed, 401 token,
@@ -25,7 +26,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from ray import serve
-from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from raymlops.config import Settings
@@ -41,7 +41,7 @@ from raymlops.serving.protocol import (
     predict_response,
 )
 from raymlops.serving.routing import RoutingTable, route
-from raymlops.serving.shadow import ShadowComparator
+from raymlops.serving.shadow import MirrorBatcher, ShadowComparator
 
 __all__ = ["Ingress", "api"]
 
@@ -85,6 +85,9 @@ class Ingress:
         poll_s, flush_s: routing-table poll and stats flush intervals.
         max_shadow_inflight: mirrored requests in flight at most (beyond, mirroring
             skips requests rather than queueing behind a slow shadow).
+        mirror_batch, mirror_wait_s: mirrored requests go to the shadow several to a
+            call, up to ``mirror_batch`` and at most ``mirror_wait_s`` after the first
+            (see :class:`~raymlops.serving.shadow.MirrorBatcher`).
     """
 
     async def __init__(
@@ -95,6 +98,8 @@ class Ingress:
         poll_s: float = 0.5,
         flush_s: float = 0.5,
         max_shadow_inflight: int = 64,
+        mirror_batch: int = 32,
+        mirror_wait_s: float = 0.05,
     ):
         from raymlops.serving.controller import get_controller
 
@@ -112,6 +117,7 @@ class Ingress:
         self.shadows: dict[str, ShadowComparator] = {}
         self.served: dict[str, list[tuple[str, int, list[Any]]]] = defaultdict(list)
         self.shadow_inflight = 0
+        self.mirrors = MirrorBatcher(mirror_batch, mirror_wait_s)
         self._background: set[asyncio.Task] = set()
         if models:
             await self._ensure_served(list(models))
@@ -245,17 +251,39 @@ class Ingress:
             )
         return table
 
-    async def _mirror(self, model: str, version: int, body: bytes, rid: str) -> None:
+    def _mirror(self, model: str, version: int, body: bytes, rid: str) -> None:
+        """Queue a copy of the request for the shadow; full batches leave at once."""
+        self.shadow_inflight += 1
+        batch, first = self.mirrors.add((model, version), (rid, body))
+        if batch:
+            self._send_mirrored(model, version, batch)
+        elif first:
+            asyncio.get_running_loop().call_later(self.mirrors.max_wait_s, self._send_queued, model, version)
+
+    def _send_queued(self, model: str, version: int) -> None:
+        batch = self.mirrors.take((model, version))
+        if batch:
+            self._send_mirrored(model, version, batch)
+
+    def _send_mirrored(self, model: str, version: int, batch: list[tuple[str, bytes]]) -> None:
+        task = asyncio.get_running_loop().create_task(self._call_shadow(model, version, batch))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _call_shadow(self, model: str, version: int, batch: list[tuple[str, bytes]]) -> None:
         t0 = time.perf_counter()
         comp = self.shadows.setdefault(model, ShadowComparator())
         try:
-            resp = await self._call(model, version, body, attempts=1)
-            preds = resp.get("predictions")
-            comp.add_shadow(rid, preds, now=time.time(), latency_ms=(time.perf_counter() - t0) * 1000, error=preds is None)
+            handle = await self._handle(model, version)
+            answers = await handle.predict_many.remote([body for _, body in batch])
         except Exception:  # noqa: BLE001 - a failing shadow never touches the primary
-            comp.add_shadow(rid, None, now=time.time(), latency_ms=(time.perf_counter() - t0) * 1000, error=True)
+            answers = [None] * len(batch)
         finally:
-            self.shadow_inflight -= 1
+            self.shadow_inflight -= len(batch)
+        now, ms = time.time(), (time.perf_counter() - t0) * 1000
+        for (rid, _), answer in zip(batch, answers):
+            preds = answer.get("predictions") if isinstance(answer, dict) else None
+            comp.add_shadow(rid, preds, now=now, latency_ms=ms, error=preds is None)
 
     # ------------------------------------------------------------------ routes
     # Serve's HTTP proxy answers GET /-/healthz itself (200 "success" while it is up);
@@ -318,22 +346,13 @@ class Ingress:
         stats.record_request(latency)
         preds = resp["predictions"]
         self.served[model].append((rid, decision.version, preds))
-        background = None
-        if mirrored:
-            # mirrored after the primary's answer is sent: the client never waits on the shadow
-            self.shadow_inflight += 1
+        if mirrored:  # queued, sent later: the client never waits on the shadow
             self.shadows.setdefault(model, ShadowComparator()).add_primary(rid, preds, now=time.time(), latency_ms=latency)
-            background = BackgroundTask(self._spawn_mirror, model, decision.shadow, body, rid)
+            self._mirror(model, decision.shadow, body, rid)
         return JSONResponse(
             predict_response(preds, model_version=decision.version, request_id=rid),
             headers={MODEL_VERSION_HEADER: str(decision.version)},
-            background=background,
         )
-
-    async def _spawn_mirror(self, model: str, version: int, body: bytes, rid: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._mirror(model, version, body, rid))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _feedback(self, model: str, request: Request) -> JSONResponse:
         self._table(model)

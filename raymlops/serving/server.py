@@ -166,8 +166,7 @@ class ModelServer:
             windows = await asyncio.to_thread(self.sketcher.sketch, batches)
             self.monitor.ingest.remote(self.runner.version, windows)  # fire and forget: serving never waits
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
-    async def _predict_batch(self, frames: list[Any]) -> list[list[Any]]:
+    def _predict_frames(self, frames: list[Any]) -> list[list[Any]]:
         whole, preds = self.runner.predict_concat(frames)
         if self.sketcher is not None:
             if self._flusher is None or self._flusher.done():
@@ -175,14 +174,22 @@ class ModelServer:
             self.sketcher.observe(whole, preds)
         return self.runner.split(frames, preds)
 
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
+    async def _predict_batch(self, frames: list[Any]) -> list[list[Any]]:
+        return self._predict_frames(frames)
+
+    def _fault(self) -> InjectedFault | None:
+        if random.random() < float(self.faults.get("fail_rate", 0)) or self.faults.get("raise"):
+            return InjectedFault(f"injected failure in {self.runner.model_name}@{self.runner.version}")
+        return None
+
     async def __call__(self, body: bytes) -> dict[str, Any]:
         delay = float(self.faults.get("delay_ms", 0))
         if delay:
             await asyncio.sleep(delay / 1000.0)
-        if random.random() < float(self.faults.get("fail_rate", 0)):
-            raise InjectedFault(f"injected failure in {self.runner.model_name}@{self.runner.version}")
-        if self.faults.get("raise"):
-            raise InjectedFault(f"injected failure in {self.runner.model_name}@{self.runner.version}")
+        fault = self._fault()
+        if fault is not None:
+            raise fault
         try:
             frame = self.runner.parse(body)
         except ClientError as exc:
@@ -194,6 +201,33 @@ class ModelServer:
             "model_version": self.runner.version,
             "server_ms": (time.perf_counter() - t0) * 1000,
         }
+
+    async def predict_many(self, bodies: list[bytes]) -> list[dict[str, Any]]:
+        """Several request bodies in one call (the ingress sends mirrored requests so).
+
+        One answer per body, in order: ``{"predictions": [...]}``, a client error
+        ``{"error": {...}, "status": 4xx}``, or ``{"error": {...}, "status": 500}`` for
+        this server's own failure on that body. The bodies are predicted in one model call.
+        """
+        delay = float(self.faults.get("delay_ms", 0))
+        if delay:
+            await asyncio.sleep(delay / 1000.0)
+        out: list[dict[str, Any] | None] = [None] * len(bodies)
+        frames, where = [], []
+        for i, body in enumerate(bodies):
+            fault = self._fault()
+            if fault is not None:
+                out[i] = {"error": {"code": "model_error", "message": str(fault), "details": []}, "status": 500}
+                continue
+            try:
+                frames.append(self.runner.parse(body))
+                where.append(i)
+            except ClientError as exc:
+                out[i] = {"error": exc.body()["error"], "status": exc.http_status}
+        if frames:
+            for i, preds in zip(where, self._predict_frames(frames)):
+                out[i] = {"predictions": preds, "model_version": self.runner.version}
+        return out  # type: ignore[return-value]
 
     def check_health(self) -> None:
         """Serve's health check: the model is loaded."""
