@@ -165,19 +165,25 @@ class RolloutController:
         """Deploy model servers the tables need; retire those no table has needed for a while.
 
         Args:
-            retire_at_once: delete unrouted servers now (``recreate``), not after the
-                grace that lets every ingress replica move to the new table first.
+            retire_at_once: delete unrouted servers now and wait until they are gone
+                (``recreate``), not after the grace that lets every ingress replica move
+                to the new table first.
         """
         from ray import serve
 
         from raymlops.serving.server import app_name
 
         want = self.manager.deployed()
-        if want - self._deployed:
+        if want - self._deployed and not retire_at_once:
             await self._deploy(*sorted(want - self._deployed))
         for model, version in sorted(self.retirements.due(self._deployed - want, now=time.time(), at_once=retire_at_once)):
-            await asyncio.to_thread(serve.delete, app_name(model, version))
+            # recreate waits for the old servers to be gone before the new ones start; otherwise
+            # waiting out the replicas' graceful shutdown would hold the lock (and every
+            # rollout call) for seconds
+            await asyncio.to_thread(serve.delete, app_name(model, version), _blocking=retire_at_once)
             self._deployed.discard((model, version))
+        if want - self._deployed and retire_at_once:
+            await self._deploy(*sorted(want - self._deployed))
 
     async def _deploy(self, *keys: tuple[str, int]) -> None:
         """Deploy model servers (one Serve app per version), all at once: Serve starts them in parallel."""

@@ -25,7 +25,7 @@ from raymlops.serving.gates import ErrorRateGate
 from raymlops.serving.rollout import RolloutPlan
 
 GATE_S = 2.0
-MODELS = ("stick", "shd", "shd0", "gate", "bg", "kill", "bad", "route", "mon")
+MODELS = ("stick", "shd", "shd0", "gate", "bg", "kill", "bad", "route", "mon", "recr")
 MON_WINDOW_S = 2.0
 
 
@@ -254,7 +254,7 @@ def test_a_failing_canary_is_rolled_back_within_two_gate_intervals_and_a_healthy
 def test_no_failed_request_during_blue_green_and_promote_under_load(serving, tmp_path):
     url, ctl, _ = serving
     out = tmp_path / "load.json"
-    load = subprocess.Popen([sys.executable, str(Path(__file__).parent / "_load.py"), url, "bg", "22", "25", str(out)])
+    load = subprocess.Popen([sys.executable, str(Path(__file__).parent / "_load.py"), url, "bg", "26", "25", str(out)])
     try:
         time.sleep(2)
         bg = RolloutPlan(model="bg", strategy="blue-green", from_version=1, to_version=2, steps=[100], bake_s=2)
@@ -278,6 +278,21 @@ def test_no_failed_request_during_blue_green_and_promote_under_load(serving, tmp
 
     _wait_for(lambda: not {"raymlops-bg-v1", "raymlops-bg-v2"} & set(serve.status().applications), 15)
     assert "raymlops-bg-v3" in serve.status().applications
+
+
+def test_recreate_replaces_the_version_and_reports_its_downtime(serving):
+    from ray import serve
+
+    url, ctl, _ = serving
+    plan = RolloutPlan(model="recr", strategy="recreate", from_version=1, to_version=2)
+    st = ray.get(ctl.start_rollout.remote(plan.to_dict()))
+    apps = set(serve.status().applications)
+    assert "raymlops-recr-v1" not in apps and "raymlops-recr-v2" in apps  # the old one went first
+    assert st["routes"] == [{"version": 2, "percent": 100.0}]
+    assert st["downtime_s"] is not None and 0 < st["downtime_s"] < 60
+    _wait_routed(url, ctl)
+    r = _predict(requests.Session(), url, "recr")
+    assert r.status_code == 200 and r.headers["x-model-version"] == "2"
 
 
 def test_bad_input_is_always_4xx_json_and_replicas_stay_healthy(serving):
