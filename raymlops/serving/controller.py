@@ -174,16 +174,17 @@ class RolloutController:
         from raymlops.serving.server import app_name
 
         want = self.manager.deployed()
-        if want - self._deployed and not retire_at_once:
-            await self._deploy(*sorted(want - self._deployed))
+        missing = sorted(want - self._deployed)
+        if missing and not retire_at_once:
+            await self._deploy(*missing)
         for model, version in sorted(self.retirements.due(self._deployed - want, now=time.time(), at_once=retire_at_once)):
             # recreate waits for the old servers to be gone before the new ones start; otherwise
             # waiting out the replicas' graceful shutdown would hold the lock (and every
             # rollout call) for seconds
             await asyncio.to_thread(serve.delete, app_name(model, version), _blocking=retire_at_once)
             self._deployed.discard((model, version))
-        if want - self._deployed and retire_at_once:
-            await self._deploy(*sorted(want - self._deployed))
+        if missing and retire_at_once:
+            await self._deploy(*missing)
 
     async def _deploy(self, *keys: tuple[str, int]) -> None:
         """Deploy model servers (one Serve app per version), all at once: Serve starts them in parallel."""

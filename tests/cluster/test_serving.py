@@ -78,10 +78,10 @@ def _wait_for(cond, timeout: float = 30.0) -> float:
     raise AssertionError("condition not met in time")
 
 
-def _wait_routed(url: str, ctl) -> None:
-    """Until every ingress replica routes by the controller's latest tables (12 calls reach both)."""
-    target = ray.get(ctl.get_tables.remote(-1))["revision"]
-    _wait_for(lambda: all(requests.get(f"{url}/v1/healthz").json()["revision"] >= target for _ in range(12)), 5)
+def _wait_routed(url: str, ctl, target: int | None = None) -> float:
+    """Seconds until every ingress replica routes by revision ``target`` (default: the latest; 12 calls reach both)."""
+    target = ray.get(ctl.get_tables.remote(-1))["revision"] if target is None else target
+    return _wait_for(lambda: all(requests.get(f"{url}/v1/healthz").json()["revision"] >= target for _ in range(12)), 5)
 
 
 def _predict(session, url, model, user=None, body=None):
@@ -130,7 +130,7 @@ def test_routing_changes_reach_every_ingress_replica_within_2s(serving):
     ray.get(ctl.start_rollout.remote(plan.to_dict()))
     t0 = time.time()
     target = ray.get(ctl.get_tables.remote(before))["revision"]
-    waited = _wait_for(lambda: all(requests.get(f"{url}/v1/healthz").json()["revision"] >= target for _ in range(12)), 5)
+    waited = _wait_routed(url, ctl, target)
     assert time.time() - t0 <= 2.0 + 0.5, waited  # 12 calls spread over both replicas
     ray.get(ctl.rollback.remote("route", "test done"))
 
