@@ -86,7 +86,9 @@ def init(
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RayUnavailableError(address=address, reason=reason) from None
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, **common)
+        # "local": a new Ray of our own. Without it ray.init() joins whatever cluster
+        # /tmp/ray/ray_current_cluster names (a `ray start` or test cluster on the machine).
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **common)
     if not verbose:
         _quiet_ray_libraries()
 
