@@ -61,7 +61,7 @@ def _serving_chapter(
     say(f"challenger {MODEL}@{challenger}: {blessing['verdict']} against the champion ({blessing['baseline']})")
     url = deploy(settings, port=port, gate_interval_s=2.0)
     ctl = get_controller(settings)
-    monitoring = {"window_s": 4.0, "flush_s": 1.0, "min_rows": 50, "grace_s": 1.0}  # short windows for the demo
+    monitoring = {"window_s": 5.0, "flush_s": 1.0, "min_rows": 50, "grace_s": 1.0}  # short windows for the demo
     ray.get(ctl.serve_model.remote(MODEL, champion, None, 1, monitoring))
     deadline = time.time() + 30
     while MODEL not in requests.get(f"{url}/v1/healthz", timeout=10).json().get("models", []) and time.time() < deadline:
@@ -117,7 +117,7 @@ def _serving_chapter(
         say(f"canary outcome: {st['state']}; {len(sent)} requests, {sum(c != 200 for c in sent)} failed")
         for f in failures:
             say(f"  failed: {f}")
-        drift = _drift_chapter(settings, st["routes"][0]["version"], scale, monitoring["window_s"], say)
+        drift = _drift_chapter(settings, st["routes"][0]["version"], list(rows[0]), scale, monitoring["window_s"], say)
     finally:
         stop.set()
         for t in threads:
@@ -140,7 +140,9 @@ def _serving_chapter(
     return {"state": st["state"], "decisions": decisions, "requests": len(sent), "failed": sum(c != 200 for c in sent), "drift": drift}
 
 
-def _drift_chapter(settings: Settings, version: int, scale: dict[str, float], window_s: float, say: Callable[[str], None]) -> dict[str, Any]:
+def _drift_chapter(
+    settings: Settings, version: int, features: list[str], scale: dict[str, float], window_s: float, say: Callable[[str], None]
+) -> dict[str, Any]:
     """A new imaging device scales every size measurement by 1.3: the monitor flags it."""
     import time
 
@@ -150,20 +152,26 @@ def _drift_chapter(settings: Settings, version: int, scale: dict[str, float], wi
     from raymlops.monitoring.actor import get_monitor
 
     monitor = get_monitor(settings, MODEL, create=False)
-    calm = ray.get(monitor.status.remote())["versions"].get(str(version), {})
+    calm: dict[str, Any] = {}
+    deadline = time.time() + 12 * window_s  # the promoted version's first full-traffic window, even on a slow machine
+    while time.time() < deadline:
+        calm = ray.get(monitor.status.remote())["versions"].get(str(version), {})
+        if calm.get("last_window"):
+            break
+        time.sleep(1.0)
     last = calm.get("last_window") or {}
-    features = [f["feature"] for f in last.get("features", [])]
     say(
-        f"monitor: {calm.get('windows_closed', 0)} windows closed on v{version}; in the last one "
-        f"{sum(f['drift'] for f in last.get('features', []))} of {len(features)} features flagged (share "
+        f"monitor: {calm.get('windows_closed', 0)} windows closed on v{version}; in the last judged one "
+        f"{sum(f['drift'] for f in last.get('features', []))} of {len(last.get('features', []))} features flagged (share "
         f"{last.get('drift_share') or 0:.2f}; with a reference under 1,000 rows the preset runs KS at p < 0.05, "
         "which flags about 1 feature in 20 by chance); dataset drift: " + str(bool(last.get("dataset_drift")))
     )
-    scale.update({f: 1.3 for f in features if not f.endswith("_error")})
+    scale.update({f: 1.3 for f in features if f.startswith(("mean_", "worst_"))})
     say(f"now a new imaging device reports every mean and worst measurement 30% higher ({len(scale)} features) ...")
     t0 = time.time()
     st: dict[str, Any] = {}
-    while time.time() - t0 < 6 * window_s:
+    deadline = t0 + 15 * window_s  # a judged window that started after the change (thin windows are not judged)
+    while time.time() < deadline:
         time.sleep(1.0)
         st = ray.get(monitor.status.remote())["versions"][str(version)]
         last = st.get("last_window") or {}

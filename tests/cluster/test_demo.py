@@ -29,5 +29,7 @@ def test_demo_prints_the_champions_lineage(tmp_path):
     for node in ("Model [artifact:", "<- Run [execution:", "<- Dataset [artifact:", "<- ExternalSource [artifact:"):
         assert node in tail
     assert "canary outcome: PROMOTED" in out and " 0 failed" in out
-    assert "dataset drift: True; prediction drift:" in out.split("now a new imaging device")[1]
+    shift = out.split("now a new imaging device")[1]
+    assert "(20 features)" in shift.splitlines()[0], shift  # the 10 mean_ and 10 worst_ measurements
+    assert "dataset drift: True; prediction drift:" in shift, out[out.index("monitor:") :]
     assert "Traceback" not in res.stderr
