@@ -185,9 +185,8 @@ def test_shadow_never_changes_the_primary_and_records_pairs(serving):
     base = [x for r in results for x in r["shd0"][0]]
     assert len(shadowed) == len(base) == 1200
     assert set().union(*(r["shd"][1] for r in results)) == {"1"}
-    time.sleep(1.5)  # the last mirrored answers arrive and are flushed
-    st = ray.get(ctl.status.remote("shd"))
-    assert st["shadow"]["pairs"] >= 100 and st["shadow"]["agreement"] is not None
+    _wait_for(lambda: ray.get(ctl.status.remote("shd"))["shadow"]["pairs"] >= 100, 15)  # mirrored answers arrive and are flushed
+    assert ray.get(ctl.status.remote("shd"))["shadow"]["agreement"] is not None
     ratio = _p99(shadowed) / _p99(base)
     print(f"primary p99 without shadow {_p99(base):.1f} ms, with a 200 ms shadow {_p99(shadowed):.1f} ms ({ratio:.3f}x)")
     assert ratio <= 1.10, (ratio, _p99(base), _p99(shadowed))
@@ -197,10 +196,10 @@ def test_shadow_never_changes_the_primary_and_records_pairs(serving):
     _wait_routed(url, ctl)
     versions = timed(200)["shd"][1]
     assert versions == {"1"}
-    time.sleep(1.5)
-    st = ray.get(ctl.status.remote("shd"))
-    sh = st["shadow"]
-    assert sh["shadow_errors"] >= 60 and abs(sh["shadow_errors"] / 200 - 0.5) <= 0.15
+    _wait_for(lambda: ray.get(ctl.status.remote("shd"))["shadow"]["shadow_errors"] >= 70, 15)
+    time.sleep(1.5)  # the rest of the mirrored calls
+    sh = ray.get(ctl.status.remote("shd"))["shadow"]
+    assert abs(sh["shadow_errors"] / 200 - 0.5) <= 0.15, sh
     ray.get(ctl.rollback.remote("shd", "test done"))
 
 

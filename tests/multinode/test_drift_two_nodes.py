@@ -80,6 +80,9 @@ def test_shifted_feature_flagged_only_and_no_alarm_over_five_unshifted_windows(t
         _run(url, 0.0, 6 * WINDOW_S + 2.0, sent)
         monitor = get_monitor(settings, "mn", create=False)
         time.sleep(WINDOW_S + 2.0)  # the last window closes
+        deadline = time.time() + 15  # fire-and-forget flushes land (later on a loaded machine)
+        while ray.get(monitor.status.remote())["versions"]["1"]["rows"] < sum(sent) and time.time() < deadline:
+            time.sleep(0.5)
         ray.get(monitor.tick.remote(time.time() + 2 * WINDOW_S))
         st = ray.get(monitor.status.remote())["versions"]["1"]
         judged = [st["last_window"]] if st["last_window"] else []
