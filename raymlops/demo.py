@@ -152,13 +152,18 @@ def _drift_chapter(
     from raymlops.monitoring.actor import get_monitor
 
     monitor = get_monitor(settings, MODEL, create=False)
-    calm: dict[str, Any] = {}
-    deadline = time.time() + 12 * window_s  # the promoted version's first full-traffic window, even on a slow machine
-    while time.time() < deadline:
-        calm = ray.get(monitor.status.remote())["versions"].get(str(version), {})
-        if calm.get("last_window"):
-            break
-        time.sleep(1.0)
+
+    def poll(done: Callable[[dict[str, Any]], bool], timeout_s: float) -> dict[str, Any]:
+        """The monitor's status of ``version``, polled every second until ``done`` or the timeout."""
+        deadline = time.time() + timeout_s
+        while True:
+            st = ray.get(monitor.status.remote())["versions"].get(str(version), {})
+            if done(st) or time.time() >= deadline:
+                return st
+            time.sleep(1.0)
+
+    # the promoted version's first judged window (thin windows are not judged), even on a slow machine
+    calm = poll(lambda st: bool(st.get("last_window")), 12 * window_s)
     last = calm.get("last_window") or {}
     say(
         f"monitor: {calm.get('windows_closed', 0)} windows closed on v{version}; in the last judged one "
@@ -169,14 +174,7 @@ def _drift_chapter(
     scale.update({f: 1.3 for f in features if f.startswith(("mean_", "worst_"))})
     say(f"now a new imaging device reports every mean and worst measurement 30% higher ({len(scale)} features) ...")
     t0 = time.time()
-    st: dict[str, Any] = {}
-    deadline = t0 + 15 * window_s  # a judged window that started after the change (thin windows are not judged)
-    while time.time() < deadline:
-        time.sleep(1.0)
-        st = ray.get(monitor.status.remote())["versions"][str(version)]
-        last = st.get("last_window") or {}
-        if last.get("start", 0) >= t0 and last.get("judged"):
-            break
+    st = poll(lambda st: (st.get("last_window") or {}).get("start", 0) >= t0, 15 * window_s)  # a judged window after the change
     last = st.get("last_window") or {}
     flagged = sorted((f for f in last.get("features", []) if f["drift"]), key=lambda f: f["p_value"] if f["p_value"] is not None else -f["statistic"])
     say(table(flagged[:6], ["feature", "test", "statistic", "p_value", "threshold"]))

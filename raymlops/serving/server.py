@@ -183,10 +183,13 @@ class ModelServer:
             return InjectedFault(f"injected failure in {self.runner.model_name}@{self.runner.version}")
         return None
 
-    async def __call__(self, body: bytes) -> dict[str, Any]:
+    async def _delay(self) -> None:
         delay = float(self.faults.get("delay_ms", 0))
         if delay:
             await asyncio.sleep(delay / 1000.0)
+
+    async def __call__(self, body: bytes) -> dict[str, Any]:
+        await self._delay()
         fault = self._fault()
         if fault is not None:
             raise fault
@@ -209,9 +212,7 @@ class ModelServer:
         ``{"error": {...}, "status": 4xx}``, or ``{"error": {...}, "status": 500}`` for
         this server's own failure on that body. The bodies are predicted in one model call.
         """
-        delay = float(self.faults.get("delay_ms", 0))
-        if delay:
-            await asyncio.sleep(delay / 1000.0)
+        await self._delay()
         out: list[dict[str, Any] | None] = [None] * len(bodies)
         frames, where = [], []
         for i, body in enumerate(bodies):

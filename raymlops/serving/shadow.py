@@ -152,9 +152,8 @@ class MirrorBatcher:
         """Queue ``item``; (a full batch to send now or None, whether the queue was empty)."""
         q = self.queues.setdefault(key, [])
         q.append(item)
-        if len(q) >= self.max_batch:
-            return self.take(key), len(q) == 1
-        return None, len(q) == 1
+        first = len(q) == 1
+        return (self.take(key) if len(q) >= self.max_batch else None), first
 
     def take(self, key: Any) -> list[Any]:
         """Everything queued for ``key`` (sent by the caller), oldest first."""
