@@ -76,7 +76,7 @@ def baseline(ref: pd.DataFrame, cur: pd.DataFrame) -> dict[str, tuple[str, float
 
 
 def sketch_profiles(ref: pd.DataFrame, cur: pd.DataFrame, workers: int):
-    from raymlops.data.profile import Profile
+    from raymlops.sketches import Profile
 
     def one(side: pd.DataFrame, col: str):
         p = Profile()

@@ -133,8 +133,8 @@ def raymlops_validate_profile(folder: str, quarantine: str) -> dict:
 
 
 def _init_ray(home: str) -> None:
-    from raymlops import runtime
-    from raymlops.config import Settings
+    from raymlops.core import runtime
+    from raymlops.core.config import Settings
 
     runtime.init(Settings.resolve(home=home, env={}))
 

@@ -61,7 +61,7 @@ def breast_cancer_setup(home: str, names: tuple[str, ...], versions: int = 1):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from raymlops.config import Settings
+    from raymlops.core.config import Settings
     from raymlops.registry import ModelRegistry
 
     settings = Settings.resolve(home=home, env={})

@@ -39,8 +39,8 @@ def busy_between(a: dict, b: dict) -> dict[str, float]:
 
 
 def main() -> None:
-    from raymlops import runtime
-    from raymlops.config import Settings
+    from raymlops.core import runtime
+    from raymlops.core.config import Settings
     from raymlops.training.distill_sweep import distill_sweep, fit_student, sweep_payload
     from raymlops.training.train import Trainer
 

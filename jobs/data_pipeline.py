@@ -14,9 +14,9 @@ import argparse
 import json
 import sys
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 from raymlops.data.pipeline import DataPipeline
-from raymlops.errors import RaymlopsError
+from raymlops.core.errors import RaymlopsError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,8 +13,8 @@ import argparse
 import json
 import sys
 
-from raymlops.config import Settings
-from raymlops.errors import RaymlopsError
+from raymlops.core.config import Settings
+from raymlops.core.errors import RaymlopsError
 from raymlops.training.distill_sweep import distill_sweep
 from raymlops.training.train import Trainer
 

@@ -14,8 +14,8 @@ import argparse
 import json
 import sys
 
-from raymlops.config import Settings
-from raymlops.errors import RaymlopsError
+from raymlops.core.config import Settings
+from raymlops.core.errors import RaymlopsError
 from raymlops.training.search_space import load_space
 from raymlops.training.train import Trainer
 

@@ -16,9 +16,9 @@ import argparse
 import json
 import sys
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 from raymlops.data import SKLEARN_DATASETS
-from raymlops.errors import RaymlopsError
+from raymlops.core.errors import RaymlopsError
 from raymlops.training.train import Trainer
 
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from raymlops.config import Settings
-from raymlops.errors import RaymlopsError
+from raymlops.core.config import Settings
+from raymlops.core.errors import RaymlopsError
 from raymlops.metadata import connect
 from raymlops.tracking import start_run
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 
 __all__ = ["run_demo"]
 
@@ -190,7 +190,7 @@ def run_demo(
     settings: Settings, say: Callable[[str], None] = print, *, keep_serving: bool = False, port: int = 8000
 ) -> dict[str, Any]:
     """Run every chapter of the demo; returns a summary (printed as JSON by ``--json``)."""
-    from raymlops import runtime
+    from raymlops.core import runtime
     from raymlops.cli._common import table
     from raymlops.cli.lineage import render
     from raymlops.data.pipeline import DataPipeline

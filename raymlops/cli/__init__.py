@@ -13,7 +13,7 @@ import sys
 import click
 
 from raymlops.cli._common import CliContext, global_options
-from raymlops.errors import RaymlopsError
+from raymlops.core.errors import RaymlopsError
 
 __all__ = ["cli", "main"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 
 __all__ = ["CliContext", "global_options", "command_options", "emit", "table", "pass_cli"]
 
@@ -47,7 +47,7 @@ class CliContext:
         return ModelRegistry(self.store(), BlobStore(self.settings.artifacts_dir))
 
     def init_ray(self, **kwargs: Any) -> None:
-        from raymlops import runtime
+        from raymlops.core import runtime
 
         self.settings.ensure_home()
         runtime.init(self.settings, **kwargs)

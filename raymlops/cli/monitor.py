@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 
 def _fmt_columns(columns: list[dict]) -> str:
@@ -100,7 +100,7 @@ def register(cli: click.Group) -> None:
         """The last window's drift verdicts of NAME, its alerts and concept drift."""
         import ray
 
-        from raymlops import runtime
+        from raymlops.core import runtime
         from raymlops.monitoring.actor import get_monitor
 
         runtime.init(cctx.settings, address=cctx.settings.ray_address or "auto")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 
 from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
-from raymlops.errors import InvalidInputError, RaymlopsError
+from raymlops.core.errors import InvalidInputError, RaymlopsError
 
 
 def _controller(cctx: CliContext):
     """The rollout controller of a running cluster (``--address``, else the local one)."""
-    from raymlops import runtime
+    from raymlops.core import runtime
     from raymlops.serving.controller import get_controller
 
     address = cctx.settings.ray_address or "auto"

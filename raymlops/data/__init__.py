@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from raymlops.data.ingest import SKLEARN_DATASETS, ingest_sklearn, load_sklearn_frame, record_file
 from raymlops.data.pipeline import DataPipeline, PipelineResult
-from raymlops.data.profile import Profile
+from raymlops.sketches import Profile
 from raymlops.data.schema import Schema, infer_schema
-from raymlops.data.sketch import CategoricalSketch, NumericSketch
+from raymlops.sketches import CategoricalSketch, NumericSketch
 from raymlops.data.sources import DataUnusableError, read_dataset, resolve_source
 from raymlops.data.validation import ValidationReport, validate_batch
 

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = ["AUGMENTED_COLUMN", "Augmented", "jitter", "smote"]
 

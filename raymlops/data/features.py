@@ -42,7 +42,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = ["SELECTORS", "TASKS", "build_feature_transform", "infer_column_kinds"]
 

@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from raymlops.config import Settings
-from raymlops.errors import InvalidInputError
+from raymlops.core.config import Settings
+from raymlops.core.errors import InvalidInputError
 from raymlops.metadata import Artifact, Execution, MetadataAPI
 from raymlops.registry.blobs import sha256_file
 

@@ -26,12 +26,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 from raymlops.data.artifacts import dataset_artifact, files_of
-from raymlops.data.profile import Profile
+from raymlops.sketches import Profile
 from raymlops.data.schema import Schema
 from raymlops.data.sources import DataUnusableError, read_dataset, resolve_source
-from raymlops.errors import InvalidInputError, RaymlopsError
+from raymlops.core.errors import InvalidInputError, RaymlopsError
 from raymlops.metadata import Artifact, Context, MetadataAPI
 
 __all__ = ["DataPipeline", "PipelineResult", "reading", "SPLITS"]
@@ -154,7 +154,7 @@ class DataPipeline:
         return art
 
     def _ray(self) -> None:
-        from raymlops import runtime
+        from raymlops.core import runtime
 
         runtime.init(self.settings)
 

@@ -2,7 +2,7 @@
 
 Every function here streams a ``ray.data.Dataset`` block by block through one of the
 pure, unit-tested cores (:mod:`~raymlops.data.schema`, :mod:`~raymlops.data.validation`,
-:mod:`~raymlops.data.profile`, :mod:`~raymlops.data.split`) with ``map_batches``, and
+:mod:`~raymlops.sketches.profile`, :mod:`~raymlops.data.split`) with ``map_batches``, and
 merges the per-block results (schema builders, validation reports, profiles, counts) in
 the driver. Outputs are written by the block tasks themselves as Parquet part files, so
 a pass reads the data once, in parallel, without holding it in memory.
@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from raymlops.data.profile import Profile
+from raymlops.sketches import Profile
 from raymlops.data.schema import Schema, SchemaBuilder
 from raymlops.data.validation import REASONS_COLUMN, KeyTracker, ValidationReport, validate_batch
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = [
     "ValidationOutcome",

@@ -81,7 +81,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, model_validator
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = [
     "COLUMN_TYPES",

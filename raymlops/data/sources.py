@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = ["DataUnusableError", "Source", "resolve_source", "read_dataset", "peek_columns", "FORMATS"]
 

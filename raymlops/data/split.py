@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = [
     "DEFAULT_FRACTIONS",

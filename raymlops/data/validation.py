@@ -90,7 +90,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from raymlops.data.schema import ColumnSchema, Schema, _a, _iso_to_micros, _to_micros, as_table, column_kind
-from raymlops.errors import ChecksFailedError, InvalidInputError, RaymlopsError
+from raymlops.core.errors import ChecksFailedError, InvalidInputError, RaymlopsError
 
 __all__ = [
     "ANOMALY_KINDS",
@@ -294,7 +294,7 @@ class ValidationReport:
         )
 
     def raise_for_anomalies(self) -> None:
-        """Raise :class:`~raymlops.errors.ChecksFailedError` (exit code 1) if anything was wrong."""
+        """Raise :class:`~raymlops.core.errors.ChecksFailedError` (exit code 1) if anything was wrong."""
         if self.ok:
             return
         messages = [a.message for a in self._anomalies.values()]

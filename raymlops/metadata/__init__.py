@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 from raymlops.metadata.lineage import parse_node_id
 from raymlops.metadata.store import MetadataAPI, MetadataStore
 from raymlops.metadata.types import (

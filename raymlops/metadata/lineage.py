@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = ["NodeId", "Edge", "traverse", "DIRECTIONS", "parse_node_id", "node_key"]
 

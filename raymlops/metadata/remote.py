@@ -13,8 +13,8 @@ import hashlib
 import os
 from typing import Any
 
-from raymlops.config import Settings
-from raymlops.errors import RaymlopsError
+from raymlops.core.config import Settings
+from raymlops.core.errors import RaymlopsError
 from raymlops.metadata.store import MetadataAPI, MetadataStore
 
 __all__ = ["StoreActor", "RemoteMetadataStore", "RemoteBlobStore", "store_actor", "in_ray_worker", "NAMESPACE"]

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from raymlops.errors import InvalidInputError, NotFoundError, StoreUnavailableError, TypeMismatchError
+from raymlops.core.errors import InvalidInputError, NotFoundError, StoreUnavailableError, TypeMismatchError
 from raymlops.metadata import _schema as S
 from raymlops.metadata.lineage import DIRECTIONS, Edge, NodeId, node_key, traverse
 from raymlops.metadata.types import (

@@ -21,7 +21,7 @@ import os
 import time
 from typing import Any
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 from raymlops.monitoring.live import DriftMonitor
 
 __all__ = ["MonitorActor", "get_monitor", "monitor_name", "DEFAULT_CONFIG"]
@@ -31,7 +31,7 @@ log = logging.getLogger("raymlops")
 
 
 def monitor_name(settings: Settings, model: str) -> str:
-    from raymlops.runtime import service_name
+    from raymlops.core.runtime import service_name
 
     return service_name(settings, "monitor", model)
 
@@ -216,7 +216,7 @@ class MonitorActor:
 
 def get_monitor(settings: Settings, model: str, *, config: dict[str, Any] | None = None, create: bool = True):
     """The monitor actor of ``model`` (created, detached, if missing and ``create``)."""
-    from raymlops.runtime import detached_actor
+    from raymlops.core.runtime import detached_actor
 
     return detached_actor(
         MonitorActor, monitor_name(settings, model), settings.model_dump(), model, config, create=create, max_task_retries=-1

@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from raymlops.data.profile import Profile
+from raymlops.sketches import Profile
 from raymlops.data.sources import DataUnusableError, resolve_source
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 from raymlops.monitoring.presets import PRESETS, DriftReport, _columns_of, judge_column
 
 __all__ = ["batch_drift", "read_table", "EXACT_MAX_BYTES", "MODES"]
@@ -104,7 +104,7 @@ def read_table(data: Any, *, format: str | None = None) -> Any:
 
 
 def _profile(data: Any, settings: Any, format: str | None) -> Profile:
-    from raymlops import runtime
+    from raymlops.core import runtime
     from raymlops.data.pipeline import reading
     from raymlops.data.ray_ops import profile_dataset
     from raymlops.data.sources import read_dataset

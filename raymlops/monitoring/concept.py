@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = ["ConceptDriftMonitor", "DETECTORS", "DEFAULT_PARAMS", "STATE_FORMAT"]
 

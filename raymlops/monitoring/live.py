@@ -6,7 +6,7 @@ Two plain classes, wrapped by Ray shells elsewhere (:mod:`raymlops.serving.serve
 * :class:`ReplicaSketcher` runs in every model-server replica. ``observe`` only appends
   the batch's validated frame and predictions to a buffer (no work on the request
   path); ``take`` hands the buffer over, and :meth:`ReplicaSketcher.sketch` turns it into
-  one :class:`~raymlops.data.profile.Profile` per tumbling window (vectorised: one
+  one :class:`~raymlops.sketches.Profile` per tumbling window (vectorised: one
   ``Profile.update`` over all the window's rows), off the event loop. Profiles merge
   exactly, so the monitor's view of a window is the profile of every row every replica
   served in it.
@@ -51,8 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from raymlops.data.profile import Profile
-from raymlops.errors import InvalidInputError
+from raymlops.sketches import Profile
+from raymlops.core.errors import InvalidInputError
 from raymlops.monitoring.concept import ConceptDriftMonitor
 from raymlops.monitoring.presets import PRESETS, ColumnDrift, judge, judge_column
 

@@ -6,8 +6,8 @@ and decides whether the dataset drifted. Each column is judged by :func:`judge_c
 a standalone function, so a caller may judge columns in parallel and assemble a
 :class:`DriftReport` itself. Both sides are either raw values (**exact mode**: pandas
 DataFrames, pyarrow Tables or mappings of arrays) or sketches (**sketch mode**:
-:class:`~raymlops.data.profile.Profile` objects or mappings of sketches); a raw side next
-to a sketch is sketched first. The statistics are those of :mod:`raymlops.monitoring.stats`.
+:class:`~raymlops.sketches.Profile` objects or mappings of sketches); a raw side next
+to a sketch is sketched first. The statistics are those of :mod:`raymlops.sketches.distances`.
 
 Preset ``"evidently"`` (the default) follows Evidently's DataDrift preset, so results read
 the same. ``n`` is the number of non-null (numeric: finite) reference values of the
@@ -36,7 +36,7 @@ proportions (infinite for a category the reference never had).
 Preset ``"tfdv"`` follows TensorFlow Data Validation's drift comparators: categorical
 columns by the L-infinity distance of the category proportions (``linf``), numeric ones
 by the Jensen-Shannon *divergence* with log base 2 (``jensenshannon_divergence_base2``,
-in ``[0, 1]``) on the shared quantile bins of :func:`raymlops.monitoring.stats.binned_counts`;
+in ``[0, 1]``) on the shared quantile bins of :func:`raymlops.sketches.distances.binned_counts`;
 drift when the statistic is *above* the threshold. TFDV has no default thresholds (a
 comparator runs only when the schema sets one); ours default to 0.1 for both, set per
 column with ``thresholds``.
@@ -49,7 +49,7 @@ Distinct values in sketch mode. A DDSketch does not count distinct values, so fo
 numeric column given as sketches, "more than 5 distinct values" is decided as follows,
 first rule that applies:
 
-1. a :class:`~raymlops.monitoring.stats.ValueCounts` pair (``values=``) that is not
+1. a :class:`~raymlops.sketches.ValueCounts` pair (``values=``) that is not
    saturated gives the exact distinct count and the exact count of each value; a
    saturated one (more than ``max_values >= 5`` values) proves ``distinct > 5``;
 2. more than 5 occupied buckets in the merged sketch prove ``distinct > 5`` (each
@@ -88,10 +88,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from raymlops.data.sketch import CategoricalSketch, NumericSketch
-from raymlops.errors import InvalidInputError
-from raymlops.monitoring import stats as st
-from raymlops.monitoring.stats import TestResult, ValueCounts
+from raymlops.sketches import CategoricalSketch, NumericSketch
+from raymlops.core.errors import InvalidInputError
+from raymlops.sketches import ValueCounts
+from raymlops.sketches import distances as st
+from raymlops.sketches.distances import TestResult
 
 __all__ = [
     "ColumnDrift",
@@ -376,7 +377,7 @@ class _Data:
         self.kind, self.bins, self.accuracy = kind, bins, accuracy
         self.values = values
         self.sketched = st.is_sketch(reference) or st.is_sketch(current)
-        self._merged: st._Merged | None = None
+        self._merged: st.Merged | None = None
         self._few: _Counts | None | bool = False  # False: not computed yet
         if kind == "categorical":
             if isinstance(reference, NumericSketch) or isinstance(current, NumericSketch):
@@ -391,7 +392,7 @@ class _Data:
                     f"a {type(side).__name__} cannot be judged as a numeric column; "
                     "pass kind='categorical' or a NumericSketch"
                 )
-        self.ref, self.cur, _ = st._numeric_pair(reference, current)
+        self.ref, self.cur, _ = st.numeric_pair(reference, current)
         if self.sketched:
             self.n_ref, self.n_cur = self.ref.count, self.cur.count
         else:
@@ -407,9 +408,9 @@ class _Data:
         return vr, vc
 
     @property
-    def merged(self) -> st._Merged:
+    def merged(self) -> st.Merged:
         if self._merged is None:
-            self._merged = st._merge_sorted(self.ref, self.cur)
+            self._merged = st.merge_sorted(self.ref, self.cur)
         return self._merged
 
     # -- counts for the count-based tests
@@ -503,15 +504,13 @@ def _run(test: str, data: _Data, by_value: bool) -> TestResult:
         raise InvalidInputError(f"the {test} test needs a numeric column; use chi2, z, jensenshannon or linf")
     if test == "ks":
         if data.sketched:
-            return st._ks_sketch(data.ref, data.cur)
+            return st.ks(data.ref, data.cur)
         d = data.merged.ks
         return TestResult(d, st.ks_pvalue(d, data.n_ref, data.n_cur), 0.0)
     if test == "wasserstein_normed":
         if data.sketched:
-            w = st._wasserstein_sketch(data.ref, data.cur)
-            norm = max(data.ref.std, st._MIN_STD)
-            return TestResult(w.statistic / norm, None, w.bound / norm)
-        norm = max(float(np.std(data.ref)), st._MIN_STD)
+            return st.wasserstein_normed(data.ref, data.cur)
+        norm = max(float(np.std(data.ref)), st.MIN_STD)
         return TestResult(data.merged.wasserstein / norm, None, 0.0)
     counts = data.counts(by_value)
     rc, cc = counts.reference, counts.current
@@ -718,7 +717,7 @@ def judge(
 
     Args:
         reference: a pandas DataFrame or pyarrow Table (exact mode), a
-            :class:`~raymlops.data.profile.Profile`, or a mapping of column name to values
+            :class:`~raymlops.sketches.Profile`, or a mapping of column name to values
             or sketch.
         current: the same kinds; a raw side next to sketches is sketched first.
         preset: ``"evidently"`` (default) or ``"tfdv"`` (module docstring).

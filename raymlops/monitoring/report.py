@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from raymlops.data.sketch import CategoricalSketch, NumericSketch
-from raymlops.errors import InvalidInputError
-from raymlops.monitoring import stats as st
+from raymlops.core.errors import InvalidInputError
+from raymlops.sketches import CategoricalSketch, NumericSketch, ValueCounts, finite_values
+from raymlops.sketches import distances as st
 from raymlops.monitoring.presets import TESTS, ColumnDrift, DriftReport, _columns_of
 
 __all__ = ["render_html", "HISTOGRAM_BINS", "TOP_CATEGORIES"]
@@ -100,10 +100,10 @@ def _rule(c: ColumnDrift) -> str:
 def _numeric_side(side: Any) -> tuple[Any, float, float] | None:
     if isinstance(side, NumericSketch):
         return (side, side.min, side.max) if side.count else None
-    if isinstance(side, (CategoricalSketch, st.ValueCounts)):
+    if isinstance(side, (CategoricalSketch, ValueCounts)):
         return None
     try:
-        x = st._finite(side)
+        x = finite_values(side)
     except InvalidInputError:
         return None
     return (x, float(x.min()), float(x.max())) if x.size else None

@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 from raymlops.registry.blobs import BlobStore, sha256_bytes, sha256_file
-from raymlops.registry.refs import parse_ref, validate_alias, validate_name
+from raymlops.core.names import parse_ref, validate_alias, validate_name
 from raymlops.registry.registry import GUARDED_ALIASES, ModelRegistry, PromotionRefusedError, dumps_model, loads_model
 from raymlops.registry.signature import infer_signature
 

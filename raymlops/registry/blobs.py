@@ -19,7 +19,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from raymlops.errors import ArtifactIntegrityError, InvalidInputError, NotFoundError
+from raymlops.core.errors import ArtifactIntegrityError, InvalidInputError, NotFoundError
 
 __all__ = ["BlobStore", "sha256_bytes", "sha256_file"]
 

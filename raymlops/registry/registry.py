@@ -12,10 +12,10 @@ import pickle
 from collections.abc import Sequence
 from typing import Any
 
-from raymlops.config import Settings
-from raymlops.errors import ChecksFailedError, InvalidInputError, ModelNotFoundError
+from raymlops.core.config import Settings
+from raymlops.core.errors import ChecksFailedError, InvalidInputError, ModelNotFoundError
 from raymlops.metadata import Artifact, MetadataAPI
-from raymlops.registry.refs import parse_ref, validate_alias, validate_name
+from raymlops.core.names import parse_ref, validate_alias, validate_name
 from raymlops.registry.signature import infer_signature
 
 __all__ = ["ModelRegistry", "PromotionRefusedError", "GUARDED_ALIASES", "dumps_model", "loads_model"]
@@ -171,14 +171,14 @@ class ModelRegistry:
         return loads_model(data)
 
     def reference_profile(self, ref: str) -> Any:
-        """The drift reference (a :class:`~raymlops.data.profile.Profile`) of a version, or None.
+        """The drift reference (a :class:`~raymlops.sketches.Profile`) of a version, or None.
 
         Raises:
             ArtifactIntegrityError: the stored profile does not match its recorded hash.
         """
         import json
 
-        from raymlops.data.profile import Profile
+        from raymlops.sketches import Profile
 
         record = self.get(ref)
         info = (record.get("metadata") or {}).get("reference_profile")

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import stats
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = [
     "RunningSummary",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 
 __all__ = ["build_app", "deploy", "INGRESS_APP"]
 
@@ -55,7 +55,7 @@ def deploy(
     """
     from ray import serve
 
-    from raymlops import runtime
+    from raymlops.core import runtime
     from raymlops.serving.controller import get_controller
     from raymlops.serving.ingress import Ingress
 

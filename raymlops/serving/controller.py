@@ -16,8 +16,8 @@ import os
 import time
 from typing import Any
 
-from raymlops.config import Settings
-from raymlops.runtime import NAMESPACE
+from raymlops.core.config import Settings
+from raymlops.core.runtime import NAMESPACE
 from raymlops.serving.manager import Retirements, RolloutManager
 from raymlops.serving.rollout import RolloutPlan
 
@@ -26,7 +26,7 @@ __all__ = ["RolloutController", "controller_name", "get_controller", "NAMESPACE"
 
 
 def controller_name(settings: Settings) -> str:
-    from raymlops.runtime import service_name
+    from raymlops.core.runtime import service_name
 
     return service_name(settings, "rollouts")
 
@@ -341,7 +341,7 @@ class RolloutController:
 
 def get_controller(settings: Settings, *, create: bool = True, gate_interval_s: float = 5.0):
     """The controller actor of ``settings`` (created, detached, if missing and ``create``)."""
-    from raymlops.runtime import detached_actor
+    from raymlops.core.runtime import detached_actor
 
     return detached_actor(
         RolloutController, controller_name(settings), settings.model_dump(), gate_interval_s, create=create, max_concurrency=64

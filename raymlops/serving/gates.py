@@ -1,7 +1,7 @@
 """Rollout gates: checks on a new version's live statistics that decide promotion and rollback.
 
 Every serving replica keeps one :class:`VersionStats` per version (requests, server
-errors, a latency :class:`~raymlops.data.sketch.NumericSketch` in milliseconds, feedback
+errors, a latency :class:`~raymlops.sketches.NumericSketch` in milliseconds, feedback
 and shadow-agreement counts) and flushes it; merging is addition (the sketches merge
 exactly), so the controller's view of N replicas equals one process that saw every
 request. :func:`evaluate_gates` checks the new version's stats (``canary_stats``) against
@@ -44,8 +44,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from raymlops.data.sketch import NumericSketch
-from raymlops.errors import InvalidInputError
+from raymlops.sketches import NumericSketch
+from raymlops.core.errors import InvalidInputError
 
 __all__ = [
     "GATE_TYPES",

@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from ray import serve
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 from raymlops.serving.gates import VersionStats
 from raymlops.serving.protocol import (
     MODEL_VERSION_HEADER,

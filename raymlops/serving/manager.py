@@ -33,7 +33,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from raymlops.errors import ConflictError, InvalidInputError
+from raymlops.core.errors import ConflictError, InvalidInputError
 from raymlops.serving.abtest import RunningSummary, two_proportion_ztest
 from raymlops.serving.gates import VersionStats, evaluate_gates
 from raymlops.serving.protocol import ModelNotServedError

@@ -57,7 +57,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from raymlops.errors import NotFoundError, RaymlopsError
+from raymlops.core.errors import NotFoundError, RaymlopsError
 from raymlops.registry.signature import SIGNATURE_TYPES
 
 __all__ = [

@@ -70,8 +70,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from raymlops.errors import ConflictError, InvalidInputError
-from raymlops.registry.refs import NAME_RE
+from raymlops.core.errors import ConflictError, InvalidInputError
+from raymlops.core.names import NAME_RE
 from raymlops.serving.gates import Gate, GateStatus, GateVerdict, gate_from_dict
 from raymlops.serving.routing import DEFAULT_STICKY_HEADER, STRATEGIES, RoutingTable
 

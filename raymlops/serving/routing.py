@@ -53,8 +53,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from raymlops.errors import InvalidInputError
-from raymlops.registry.refs import NAME_RE
+from raymlops.core.errors import InvalidInputError
+from raymlops.core.names import NAME_RE
 
 __all__ = [
     "BUCKETS",

@@ -24,7 +24,7 @@ from typing import Any
 
 from ray import serve
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 from raymlops.serving.protocol import ClientError, parse_predict_request
 
 __all__ = ["ModelRunner", "ModelServer", "app_name", "InjectedFault"]
@@ -134,7 +134,7 @@ class ModelServer:
 
     def _start_monitoring(self, config: dict[str, Any]) -> None:
         """Sketch inputs and predictions per window; flush them to the model's monitor actor."""
-        from raymlops.data.sketch import NumericSketch
+        from raymlops.sketches import NumericSketch
         from raymlops.monitoring.actor import DEFAULT_CONFIG, get_monitor
         from raymlops.monitoring.live import ReplicaSketcher
         from raymlops.registry import ModelRegistry

@@ -11,8 +11,8 @@ For every pair it compares the predictions element-wise (one per instance):
 
 * agreement: classification labels agree when equal; regression values when
   ``|primary - shadow| <= tolerance`` (non-finite values never agree);
-* prediction distributions: a :class:`~raymlops.data.sketch.CategoricalSketch` of labels
-  (classification) or a :class:`~raymlops.data.sketch.NumericSketch` of values
+* prediction distributions: a :class:`~raymlops.sketches.CategoricalSketch` of labels
+  (classification) or a :class:`~raymlops.sketches.NumericSketch` of values
   (regression) per side, and the Jensen-Shannon distance between them
   (:func:`js_distance`, base 2, so in [0, 1]). For regression the sketches' DDSketch
   buckets (whose edges depend only on the relative accuracy, so both sides share them)
@@ -51,8 +51,8 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from raymlops.data.sketch import CategoricalSketch, NumericSketch
-from raymlops.errors import InvalidInputError
+from raymlops.sketches import CategoricalSketch, NumericSketch
+from raymlops.core.errors import InvalidInputError
 
 __all__ = ["TASKS", "MirrorBatcher", "ShadowComparator", "js_distance"]
 

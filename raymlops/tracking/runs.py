@@ -13,10 +13,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from raymlops.config import Settings
-from raymlops.errors import InvalidInputError
+from raymlops.core.config import Settings
+from raymlops.core.errors import InvalidInputError
 from raymlops.metadata import Artifact, Context, Execution, MetadataAPI
-from raymlops.registry.refs import validate_name
+from raymlops.core.names import validate_name
 from raymlops.tracking.environment import environment_info, git_info
 
 __all__ = ["Run", "start_run", "list_runs"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 from raymlops.training import distill as D
 from raymlops.training.models import compose
 
@@ -121,7 +121,7 @@ def distill_sweep(
     """
     import ray
 
-    from raymlops import runtime
+    from raymlops.core import runtime
     from raymlops.registry import validate_name
     from raymlops.training.search_space import parse_space
     from raymlops.training.tune import load_checkpoint_model, run_sweep

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raymlops.errors import ChecksFailedError, InvalidInputError
+from raymlops.core.errors import ChecksFailedError, InvalidInputError
 from raymlops.training.metrics import Metric, Predictions, _resolve, get_metric, predict_for
 
 __all__ = [
@@ -923,7 +923,7 @@ class Blessing:
         return "\n".join([f"{self.verdict} ({counts})", *(f"- {c.message}" for c in self.failed)])
 
     def raise_if_not_blessed(self) -> None:
-        """Raise :class:`~raymlops.errors.ChecksFailedError` (exit code 1) unless blessed."""
+        """Raise :class:`~raymlops.core.errors.ChecksFailedError` (exit code 1) unless blessed."""
         if not self.blessed:
             raise ChecksFailedError(
                 f"the candidate is not blessed: {len(self.failed)} check(s) failed: "

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = [
     "METRICS",

@@ -20,7 +20,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = ["detect_task", "make_estimator", "compose", "ESTIMATORS", "check_target"]
 

@@ -41,7 +41,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.validation import check_is_fitted
 
 from raymlops.data.augment import AUGMENTED_COLUMN, Augmented, smote
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 __all__ = [
     "MinDiffLogisticRegression",

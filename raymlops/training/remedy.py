@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 from raymlops.training import remediate as R
 from raymlops.training.models import compose, fit_on_features, make_estimator
 

@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 from raymlops.training.evaluate import _bin_column, _is_numeric, slice_name
 
 __all__ = ["FoundSlice", "default_min_support", "find_worst_slices", "slice_score"]

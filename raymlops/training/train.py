@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raymlops.config import Settings
-from raymlops.errors import InvalidInputError
+from raymlops.core.config import Settings
+from raymlops.core.errors import InvalidInputError
 from raymlops.metadata import Artifact, MetadataAPI
 from raymlops.registry import ModelRegistry, validate_name
 from raymlops.tracking import start_run
@@ -230,7 +230,7 @@ class Trainer:
         if tune_trials:
             import ray
 
-            from raymlops import runtime
+            from raymlops.core import runtime
             from raymlops.training.tune import load_checkpoint_model, run_sweep
 
             runtime.init(self.settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +19,7 @@ def ray_settings(tmp_path_factory) -> Settings:
 def ray_session(ray_settings: Settings):
     import ray
 
-    from raymlops import runtime
+    from raymlops.core import runtime
 
     runtime.init(ray_settings, num_cpus=2)
     yield ray_settings

@@ -10,7 +10,7 @@ import ray.data
 from raymlops.data import label_quality as lq
 from raymlops.data.pipeline import DataPipeline
 from raymlops.data.ray_ops import profile_dataset, ray_map, split_dataset
-from raymlops.data.profile import Profile
+from raymlops.sketches import Profile
 from raymlops.metadata import connect
 
 

@@ -23,7 +23,7 @@ def _serve_and_roll_out_through_the_cli(env: dict, home) -> None:
     """`serve up` on the running cluster, then `rollout start|status|promote` from other processes."""
     import requests
 
-    from raymlops.config import Settings
+    from raymlops.core.config import Settings
     from raymlops.registry import ModelRegistry
 
     reg = ModelRegistry.connect(Settings.resolve(home=home, env={}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 
 
 @pytest.fixture(scope="session")
@@ -12,7 +12,7 @@ def two_nodes(tmp_path_factory):
     import ray
     from ray.cluster_utils import Cluster
 
-    from raymlops import runtime
+    from raymlops.core import runtime
 
     home = tmp_path_factory.mktemp("mn-home")
     settings = Settings.resolve(home=home, env={})

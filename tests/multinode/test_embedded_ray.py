@@ -7,7 +7,7 @@ import subprocess
 from tests.conftest import PYTHON, cli_env
 
 PROBE = (
-    "from raymlops import runtime; runtime.init(num_cpus=1); import ray; "
+    "from raymlops.core import runtime; runtime.init(num_cpus=1); import ray; "
     "print(ray.get_runtime_context().gcs_address, len(ray.nodes()))"
 )
 

@@ -8,7 +8,7 @@ import pytest
 from sklearn.neighbors import NearestNeighbors
 
 from raymlops.data.augment import AUGMENTED_COLUMN, jitter, smote
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 
 @pytest.fixture

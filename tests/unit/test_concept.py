@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 from raymlops.monitoring.concept import DEFAULT_PARAMS, DETECTORS, ConceptDriftMonitor
 
 CHANGE = 2000

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from raymlops.config import Settings
-from raymlops.errors import HomeNotWritableError
+from raymlops.core.config import Settings
+from raymlops.core.errors import HomeNotWritableError
 
 
 def test_defaults_and_environment(tmp_path):

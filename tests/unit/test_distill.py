@@ -21,7 +21,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 from raymlops.training.distill import (
     STUDENT_KINDS,
     DistillationConfig,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raymlops.data.profile import Profile
+from raymlops.sketches import Profile
 from raymlops.monitoring.presets import TESTS, judge
 from raymlops.monitoring.report import render_html
 

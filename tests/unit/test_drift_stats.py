@@ -12,11 +12,11 @@ import pytest
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon as scipy_js
 
-from raymlops.data.sketch import CategoricalSketch, NumericSketch
-from raymlops.errors import InvalidInputError
-from raymlops.monitoring.stats import (
+from raymlops.sketches import CategoricalSketch, NumericSketch
+from raymlops.core.errors import InvalidInputError
+from raymlops.sketches import ValueCounts
+from raymlops.sketches.distances import (
     OTHER,
-    ValueCounts,
     binned_counts,
     category_counts,
     chi2,

@@ -14,7 +14,7 @@ from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from raymlops.errors import ChecksFailedError, InvalidInputError
+from raymlops.core.errors import ChecksFailedError, InvalidInputError
 from raymlops.training.evaluate import (
     BLESSED,
     NOT_BLESSED,

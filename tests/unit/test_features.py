@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from raymlops.data.features import build_feature_transform, infer_column_kinds
 from raymlops.data.split import assign_split
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 INFORMATIVE = {"num__inf1", "num__inf2", "cat__grp_g1", "cat__grp_g2"}
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from raymlops.data.sketch import NumericSketch
-from raymlops.errors import InvalidInputError
+from raymlops.sketches import NumericSketch
+from raymlops.core.errors import InvalidInputError
 from raymlops.serving.gates import (
     GATE_TYPES,
     AccuracyGate,

@@ -20,7 +20,7 @@ from raymlops.data.label_quality import (
     prune,
     relabel_queue,
 )
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 
 def _flip(y: np.ndarray, fraction: float, n_classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from raymlops.errors import InvalidInputError, StoreUnavailableError, TypeMismatchError
+from raymlops.core.errors import InvalidInputError, StoreUnavailableError, TypeMismatchError
 from raymlops.metadata import Artifact, Context, Execution, MetadataStore
 
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from raymlops.data.profile import Profile
-from raymlops.errors import ArtifactIntegrityError, InvalidInputError
+from raymlops.sketches import Profile
+from raymlops.core.errors import ArtifactIntegrityError, InvalidInputError
 from raymlops.monitoring.live import PREDICTION, DriftMonitor, ReplicaSketcher, reference_profile
 from raymlops.serving.gates import DriftGate
 from raymlops.serving.manager import RolloutManager

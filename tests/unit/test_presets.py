@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raymlops.data.profile import Profile
-from raymlops.data.sketch import NumericSketch
-from raymlops.errors import InvalidInputError
+from raymlops.sketches import Profile
+from raymlops.sketches import NumericSketch
+from raymlops.core.errors import InvalidInputError
 from raymlops.monitoring.presets import TESTS, ColumnDrift, DriftReport, judge, judge_column
-from raymlops.monitoring.stats import ValueCounts
+from raymlops.sketches import ValueCounts
 
 MODES = ["exact", "sketch"]
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from raymlops.data.profile import Profile
-from raymlops.errors import InvalidInputError
+from raymlops.sketches import Profile
+from raymlops.core.errors import InvalidInputError
 
 
 floats = st.one_of(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from raymlops.errors import NotFoundError, RaymlopsError
+from raymlops.core.errors import NotFoundError, RaymlopsError
 from raymlops.serving.protocol import (
     MODEL_VERSION_HEADER,
     ClientError,

@@ -6,8 +6,8 @@ import stat
 
 import pytest
 
-from raymlops.config import Settings
-from raymlops.errors import ArtifactIntegrityError, InvalidNameError, InvalidRefError, ModelNotFoundError
+from raymlops.core.config import Settings
+from raymlops.core.errors import ArtifactIntegrityError, InvalidNameError, InvalidRefError, ModelNotFoundError
 from raymlops.registry import ModelRegistry, parse_ref
 
 

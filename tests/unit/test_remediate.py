@@ -15,7 +15,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.preprocessing import StandardScaler
 
 from raymlops.data.augment import AUGMENTED_COLUMN
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 from raymlops.training.remediate import (
     MinDiffLogisticRegression,
     SliceThresholds,

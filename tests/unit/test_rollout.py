@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from raymlops.errors import ConflictError, InvalidInputError
+from raymlops.core.errors import ConflictError, InvalidInputError
 from raymlops.serving.gates import ErrorRateGate, GateStatus, LatencyGate, VersionStats, evaluate_gates
 from raymlops.serving.rollout import (
     ACTIONS,

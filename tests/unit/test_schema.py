@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from raymlops.data.schema import ColumnSchema, Schema, SchemaBuilder, infer_schema
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 
 def sample_table(n: int = 500, seed: int = 0) -> pa.Table:

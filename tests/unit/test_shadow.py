@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 
-from raymlops.data.sketch import NumericSketch
-from raymlops.errors import InvalidInputError
+from raymlops.sketches import NumericSketch
+from raymlops.core.errors import InvalidInputError
 from raymlops.serving.gates import ShadowAgreementGate, VersionStats
 from raymlops.serving.shadow import ShadowComparator, js_distance
 

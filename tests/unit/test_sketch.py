@@ -15,13 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from raymlops.data.sketch import (
+from raymlops.sketches import (
     CategoricalSketch,
     NumericSketch,
     sketch_for,
     sketch_from_dict,
 )
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 EDGES = [-100.0, -1.0, 0.0, 1e-9, 0.5, 1.0, 3.0, 1e6]
 LEVELS = [0.0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1.0]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 from raymlops.training.evaluate import SliceSpec
 from raymlops.training.slices import FoundSlice, default_min_support, find_worst_slices, slice_score
 

@@ -21,7 +21,7 @@ from raymlops.data.split import (
     row_hash,
     stratified_cutoffs,
 )
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 
 BATCH_COUNTS = (1, 3, 7)
 

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import LinearSVC
 
-from raymlops.errors import InvalidInputError
+from raymlops.core.errors import InvalidInputError
 from raymlops.training.metrics import (
     METRICS,
     Metric,

@@ -24,7 +24,7 @@ from raymlops.data.validation import (
     key_hashes,
     validate_batch,
 )
-from raymlops.errors import ChecksFailedError
+from raymlops.core.errors import ChecksFailedError
 
 SCHEMA = {
     "version": 1,

@@ -3,7 +3,7 @@
 A profile is the project's one statistics format applied to a whole dataset: the data
 pipeline profiles training data with it, every registered model version keeps the
 profile of its training data, and the monitoring side compares live sketches against
-it. Because a profile is a set of :mod:`raymlops.data.sketch` sketches, merging two
+it. Because a profile is a set of :mod:`raymlops.sketches` sketches, merging two
 profiles is adding them: ``profile(A ∪ B) == merge(profile(A), profile(B))``, exactly
 for counts, histograms, DDSketch buckets and category counts (means and standard
 deviations agree to float rounding).
@@ -34,19 +34,18 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-from raymlops.data.sketch import CategoricalSketch, NumericSketch, Sketch, sketch_from_dict
-from raymlops.errors import InvalidInputError
+from raymlops.core.coltypes import NUMERIC_TYPES
+from raymlops.core.errors import InvalidInputError
+from raymlops.sketches._arrays import arrow_type_is_numeric
+from raymlops.sketches.categorical import CategoricalSketch
+from raymlops.sketches.kinds import Sketch, sketch_from_dict
+from raymlops.sketches.numeric import NumericSketch
 
 __all__ = ["Profile", "DEFAULT_BINS"]
 
 DEFAULT_BINS = 20
-
-
-def _is_numeric_arrow(t: Any) -> bool:
-    import pyarrow as pa
-
-    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t)
 
 
 class Profile:
@@ -78,7 +77,7 @@ class Profile:
         edges: dict[str, list[float]] = {}
         kinds: dict[str, str] = {}
         for col in schema.columns:
-            numeric = col.type in ("int", "float", "bool")
+            numeric = col.type in NUMERIC_TYPES
             kinds[col.name] = "numeric" if numeric else "categorical"
             lo, hi = getattr(col, "min", None), getattr(col, "max", None)
             if numeric and lo is not None and hi is not None and hi > lo:
@@ -93,15 +92,13 @@ class Profile:
 
     def update(self, batch: Any) -> None:
         """Add a batch (pyarrow Table or pandas DataFrame) to the profile."""
-        import pyarrow as pa
-
         if not isinstance(batch, pa.Table):
             batch = pa.Table.from_pandas(batch, preserve_index=False)
         for name in batch.column_names:
             col = batch.column(name)
             sk = self.columns.get(name)
             if sk is None:
-                sk = self.columns[name] = self._new_sketch(name, _is_numeric_arrow(col.type))
+                sk = self.columns[name] = self._new_sketch(name, arrow_type_is_numeric(col.type))
             if isinstance(sk, NumericSketch) and pa.types.is_boolean(col.type):
                 col = col.cast(pa.int8())
             sk.update(col)

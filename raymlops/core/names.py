@@ -9,14 +9,14 @@ Example:
     >>> parse_ref("../etc/passwd@1")
     Traceback (most recent call last):
     ...
-    raymlops.errors.InvalidRefError: invalid model reference '../etc/passwd@1': use NAME@VERSION (e.g. iris@3) or NAME@ALIAS (e.g. iris@champion); the name '../etc/passwd' may use only letters, digits, '.', '_' and '-', starting with a letter or digit
+    raymlops.core.errors.InvalidRefError: invalid model reference '../etc/passwd@1': use NAME@VERSION (e.g. iris@3) or NAME@ALIAS (e.g. iris@champion); the name '../etc/passwd' may use only letters, digits, '.', '_' and '-', starting with a letter or digit
 """
 
 from __future__ import annotations
 
 import re
 
-from raymlops.errors import InvalidNameError, InvalidRefError
+from raymlops.core.errors import InvalidNameError, InvalidRefError
 
 __all__ = ["NAME_RE", "RESERVED_ALIASES", "validate_name", "validate_alias", "parse_ref"]
 

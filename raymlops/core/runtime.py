@@ -9,14 +9,25 @@ stay quiet unless ``verbose``.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from pathlib import Path
 
-from raymlops.config import Settings
-from raymlops.errors import RaymlopsError
+import ray
 
-__all__ = ["NAMESPACE", "init", "shutdown", "RayUnavailableError"]
+from raymlops.core.config import Settings
+from raymlops.core.errors import RaymlopsError
+
+__all__ = [
+    "NAMESPACE",
+    "RayUnavailableError",
+    "detached_actor",
+    "in_ray_worker",
+    "init",
+    "service_name",
+    "shutdown",
+]
 
 NAMESPACE = "raymlops"
 
@@ -60,8 +71,6 @@ def init(
     Raises:
         RayUnavailableError: the cluster at ``address`` cannot be reached.
     """
-    import ray
-
     settings = settings or Settings.resolve()
     verbose = settings.verbose if verbose is None else verbose
     if not verbose:
@@ -101,8 +110,6 @@ def _worker_env(settings: Settings) -> dict[str, str]:
     env = settings.env_vars()
     injected = os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR")
     if injected:
-        import json
-
         job_env = (json.loads(injected).get("runtime_env") or {}).get("env_vars") or {}
         env = {k: v for k, v in env.items() if k not in job_env}
     return env
@@ -110,7 +117,7 @@ def _worker_env(settings: Settings) -> dict[str, str]:
 
 def _quiet_ray_libraries() -> None:
     try:
-        from ray.data import DataContext
+        from ray.data import DataContext  # heavy (about 1 s), and only once Ray is up
 
         ctx = DataContext.get_current()
         ctx.enable_progress_bars = False
@@ -120,10 +127,13 @@ def _quiet_ray_libraries() -> None:
 
 
 def shutdown() -> None:
-    import ray
-
     if ray.is_initialized():
         ray.shutdown()
+
+
+def in_ray_worker() -> bool:
+    """True inside a Ray task or actor (not in a driver)."""
+    return ray.is_initialized() and ray.get_runtime_context().worker.mode == ray.WORKER_MODE
 
 
 def service_name(settings: Settings, kind: str, suffix: str = "") -> str:
@@ -141,8 +151,6 @@ def detached_actor(cls: type, name: str, *args: object, create: bool = True, max
     Service actors take no CPU and Ray restarts them without limit (they restore from
     their checkpoints). With ``create=False`` a missing actor raises ``ValueError``.
     """
-    import ray
-
     if not create:
         return ray.get_actor(name, namespace=NAMESPACE)
     remote = _remote_classes.get(cls)

@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from raymlops.errors import HomeNotWritableError
+from raymlops.core.errors import HomeNotWritableError
 
 __all__ = ["Settings", "ENV_HOME", "ENV_METADATA_URI", "ENV_API_TOKEN"]
 
