@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from raymlops.config import Settings
+from raymlops.core.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
