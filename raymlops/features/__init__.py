@@ -1,0 +1,1 @@
+"""Feature store (placeholder docstring, completed below)."""
