@@ -9,10 +9,12 @@ sorted path order, rows in file order). Every entity row is kept, in order, dupl
 included; where nothing matches the features are null. Rows with a null key or a null
 timestamp never match (an entity row with one gets nulls).
 
-Method: keys of both sides are factorized together into integer codes; feature rows are
-sorted once by ``(code, event time)`` as one int64 (the event time is replaced by its
-rank among the feature times when the raw value would overflow), ties are ordered by
-``(created, position)``; each entity row is then one ``searchsorted`` into that order.
+Method (:class:`AsofIndex`): feature keys are factorized into integer codes; feature
+rows are sorted once by ``(code, event time)`` as one int64 (the event time is replaced
+by its rank among the feature times when the raw value would overflow); ties are
+ordered by ``(created, position)``; each entity row is then a hash lookup of its key's
+code and one ``searchsorted`` into that order. A built index serves many entity
+batches (the broadcast path).
 The cost is a sort of the feature rows plus ``O(n log m)`` for ``n`` entity rows. No
 cross product and no per-key loop, so memory is linear in the input.
 
@@ -43,96 +45,117 @@ from raymlops.features.definitions import column_name
 from raymlops.features.times import NAT, US, arrow_to_us, us_to_arrow
 
 __all__ = [
+    "AsofIndex",
     "ViewInput",
     "asof_indices",
     "check_key_types",
     "key_array",
-    "factorize_keys",
     "latest_indices",
     "normalize_times",
     "point_in_time_join",
     "spine_from_views",
     "take_or_null",
+    "view_index",
 ]
 
 _LIMIT = 1 << 62
 
 
-def factorize_keys(entity: Sequence[np.ndarray], features: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes for composite keys, shared by both sides; -1 where any part is null.
+class AsofIndex:
+    """Feature rows sorted once for as-of lookups: build it, then :meth:`lookup` entity rows.
 
     Args:
-        entity: the entity side's key columns (numpy arrays; None/NaN for null).
-        features: the feature side's key columns, same count and order.
+        keys: the feature rows' key columns (numpy; None/NaN for null).
+        ts: event timestamps (int64, :data:`NAT` for null).
+        created: created timestamps (ties on event time: the newest wins).
+        pos: source positions (remaining ties: the largest wins); row order by default.
     """
-    n = len(entity[0]) if entity else 0
-    e_codes = np.zeros(n, dtype=np.int64)
-    f_codes = np.zeros(len(features[0]) if features else 0, dtype=np.int64)
-    for e_col, f_col in zip(entity, features):
-        e_col, f_col = np.asarray(e_col), np.asarray(f_col)
-        if e_col.dtype != f_col.dtype and not (e_col.dtype.kind in "iu" and f_col.dtype.kind in "iu"):
-            e_col, f_col = e_col.astype(object), f_col.astype(object)
-        codes, uniques = pd.factorize(np.concatenate([e_col, f_col]))
-        codes = codes.astype(np.int64)
-        width = len(uniques) + 1
-        e_part, f_part = codes[:n], codes[n:]
-        combined_e = np.where((e_codes < 0) | (e_part < 0), -1, e_codes * width + e_part)
-        combined_f = np.where((f_codes < 0) | (f_part < 0), -1, f_codes * width + f_part)
-        if max(int(combined_e.max(initial=0)), int(combined_f.max(initial=0))) > _LIMIT // max(width, 1):
-            both, _ = pd.factorize(np.concatenate([combined_e, combined_f]))
-            both = np.where(np.concatenate([combined_e, combined_f]) < 0, -1, both)
-            combined_e, combined_f = both[:n], both[n:]
-        e_codes, f_codes = combined_e, combined_f
-    return e_codes, f_codes
 
+    def __init__(self, keys: Sequence[np.ndarray], ts: np.ndarray, *, created: np.ndarray | None = None, pos: np.ndarray | None = None):
+        ts = np.asarray(ts, dtype=np.int64)
+        arrays = [np.asarray(k) for k in keys]
+        valid = ts != NAT
+        for k in arrays:
+            if k.dtype.kind in "fOmM":
+                valid &= ~pd.isna(k)
+        rows = np.flatnonzero(valid)
+        sel = [k[rows] for k in arrays]
+        if len(sel) > 1:
+            code, uniques = pd.factorize(pd.MultiIndex.from_arrays(sel))
+            self._index = uniques
+        else:
+            code, uniques = pd.factorize(sel[0])
+            self._index = pd.Index(uniques)
+        code = code.astype(np.int64)
+        self._multi = len(sel) > 1
+        t = ts[rows]
+        self.size = len(rows)
+        if self.size == 0:
+            self._rows = rows
+            return
+        lo, hi = int(t.min()), int(t.max())
+        k = int(code.max()) + 1
+        span = hi - lo + 2
+        if span < _LIMIT // k:
+            self._width, self._uniq, self._lo, self._hi = span, None, lo, hi
+            comp = code * span + (t - lo + 1)
+        else:
+            self._uniq = np.unique(t)
+            self._width = len(self._uniq) + 1
+            if self._width >= _LIMIT // k:
+                raise InvalidInputError("too many distinct keys and timestamps for one partition; use more partitions")
+            comp = code * self._width + np.searchsorted(self._uniq, t) + 1
+        order = np.argsort(comp)  # unstable is fine: ties are ordered explicitly below
+        s = comp[order]
+        tie = s[1:] == s[:-1]
+        if tie.any():
+            member = np.zeros(len(s), dtype=bool)
+            member[1:] |= tie
+            member[:-1] |= tie
+            sub = order[member]
+            c = np.asarray(created, np.int64)[rows][sub] if created is not None else np.zeros(len(sub), np.int64)
+            p = np.asarray(pos, np.int64)[rows][sub] if pos is not None else sub
+            order[member] = sub[np.lexsort((p, c, comp[sub]))]
+        self._rows, self._comp, self._code, self._ts = rows[order], comp[order], code[order], t[order]
 
-def _sorted_features(
-    f_code: np.ndarray, f_ts: np.ndarray, created: np.ndarray | None, pos: np.ndarray | None, e_ts: np.ndarray | None
-):
-    """Valid feature rows sorted by (code, ts, created, pos), as (rows, sorted composite, mapper).
+    def _axis(self, t: np.ndarray) -> np.ndarray:
+        if self._uniq is None:
+            return np.clip(t, self._lo - 1, self._hi) - self._lo + 1
+        return np.searchsorted(self._uniq, t, side="right")
 
-    ``mapper(ts)`` turns entity timestamps into the composite's time axis.
-    """
-    rows = np.flatnonzero((f_code >= 0) & (f_ts != NAT))
-    code, ts = f_code[rows], f_ts[rows]
-    if len(rows) == 0:
-        return rows, np.empty(0, np.int64), np.empty(0, np.int64), None
-    lo, hi = int(ts.min()), int(ts.max())
-    if e_ts is not None and len(e_ts):
-        valid_e = e_ts[e_ts != NAT]
-        if len(valid_e):
-            lo, hi = min(lo, int(valid_e.min())), max(hi, int(valid_e.max()))
-    k = int(code.max()) + 1
-    span = hi - lo + 1
-    if span < _LIMIT // k:
-        comp = code * span + (ts - lo)
+    def codes_of(self, keys: Sequence[np.ndarray]) -> np.ndarray:
+        """The code of each entity key (-1: no feature row has it, or it is null)."""
+        if self._multi:
+            return np.asarray(self._index.get_indexer(pd.MultiIndex.from_arrays([np.asarray(k) for k in keys])), np.int64)
+        return np.asarray(self._index.get_indexer(np.asarray(keys[0])), np.int64)
 
-        def axis(t: np.ndarray) -> np.ndarray:
-            return t - lo
+    def lookup(self, keys: Sequence[np.ndarray], ts: np.ndarray, *, ttl: int | None = None) -> np.ndarray:
+        """For each entity row, the index of the matching feature row, or -1."""
+        ts = np.asarray(ts, dtype=np.int64)
+        out = np.full(len(ts), -1, dtype=np.int64)
+        if self.size == 0 or len(ts) == 0:
+            return out
+        e_code = self.codes_of(keys)
+        ok = np.flatnonzero((e_code >= 0) & (ts != NAT))
+        q = e_code[ok] * self._width + self._axis(ts[ok])
+        qo = np.argsort(q, kind="stable")  # sorted queries: searchsorted walks memory forward
+        j = np.empty(len(q), dtype=np.int64)
+        j[qo] = np.searchsorted(self._comp, q[qo], side="right") - 1
+        hit = j >= 0
+        jj = np.where(hit, j, 0)
+        hit &= self._code[jj] == e_code[ok]
+        if ttl is not None:
+            hit &= self._ts[jj] >= ts[ok] - ttl
+        out[ok[hit]] = self._rows[jj[hit]]
+        return out
 
-        width = span
-    else:
-        uniq = np.unique(ts)
-        width = len(uniq) + 1
-        if width >= _LIMIT // k:
-            raise InvalidInputError("too many distinct keys and timestamps for one partition; use more partitions")
-        comp = code * width + np.searchsorted(uniq, ts) + 1
-
-        def axis(t: np.ndarray) -> np.ndarray:
-            return np.searchsorted(uniq, t, side="right")
-
-    order = np.argsort(comp, kind="stable")
-    s = comp[order]
-    tie = s[1:] == s[:-1]
-    if tie.any() and (created is not None or pos is not None):
-        member = np.zeros(len(s), dtype=bool)
-        member[1:] |= tie
-        member[:-1] |= tie
-        sub = order[member]
-        c = created[rows][sub] if created is not None else np.zeros(len(sub), np.int64)
-        p = pos[rows][sub] if pos is not None else sub
-        order[member] = sub[np.lexsort((p, c, comp[sub]))]
-    return rows[order], comp[order], (width, axis), code[order]
+    def latest(self) -> np.ndarray:
+        """The index of each key's winning row (newest event, then created, then position)."""
+        if self.size == 0:
+            return self._rows
+        last = np.ones(len(self._rows), dtype=bool)
+        last[:-1] = self._code[1:] != self._code[:-1]
+        return self._rows[last]
 
 
 def asof_indices(
@@ -148,34 +171,16 @@ def asof_indices(
     """For each entity row, the index of the matching feature row, or -1.
 
     Args:
-        e_code, e_ts: entity key codes (-1 null) and timestamps (int64; :data:`NAT` null).
-        f_code, f_ts: feature key codes and event timestamps, in the same units.
+        e_code, e_ts: entity keys (-1 null) and timestamps (int64; :data:`NAT` null).
+        f_code, f_ts: feature keys and event timestamps, in the same units.
         created: feature created timestamps (ties on event time: newest wins).
         pos: feature source positions (remaining ties: the largest wins); row order by default.
         ttl: the longest age ``t - f.ts`` that still counts, in the timestamps' unit.
-
-    Returns:
-        int64 indices into the feature rows, -1 where nothing matches.
     """
-    e_code = np.asarray(e_code, dtype=np.int64)
-    e_ts = np.asarray(e_ts, dtype=np.int64)
-    f_ts = np.asarray(f_ts, dtype=np.int64)
-    out = np.full(len(e_code), -1, dtype=np.int64)
-    rows, comp, mapper, code_sorted = _sorted_features(np.asarray(f_code, dtype=np.int64), f_ts, created, pos, e_ts)
-    if len(rows) == 0 or len(e_code) == 0:
-        return out
-    width, axis = mapper
-    ok = np.flatnonzero((e_code >= 0) & (e_ts != NAT))
-    q = e_code[ok] * width + axis(e_ts[ok])
-    j = np.searchsorted(comp, q, side="right") - 1
-    hit = j >= 0
-    jj = np.where(hit, j, 0)
-    hit &= code_sorted[jj] == e_code[ok]
-    found = rows[jj]
-    if ttl is not None:
-        hit &= f_ts[found] >= e_ts[ok] - ttl
-    out[ok[hit]] = found[hit]
-    return out
+    f_code = np.asarray(f_code, np.int64)
+    e_code = np.asarray(e_code, np.int64)
+    index = AsofIndex([np.where(f_code < 0, np.nan, f_code)], f_ts, created=created, pos=pos)
+    return index.lookup([np.where(e_code < 0, np.nan, e_code)], e_ts, ttl=ttl)
 
 
 def latest_indices(
@@ -186,12 +191,8 @@ def latest_indices(
     pos: np.ndarray | None = None,
 ) -> np.ndarray:
     """The index of the winning row of each key (newest event, then created, then position)."""
-    rows, _, _, code_sorted = _sorted_features(np.asarray(f_code, np.int64), np.asarray(f_ts, np.int64), created, pos, None)
-    if len(rows) == 0:
-        return rows
-    last = np.ones(len(rows), dtype=bool)
-    last[:-1] = code_sorted[1:] != code_sorted[:-1]
-    return rows[last]
+    f_code = np.asarray(f_code, np.int64)
+    return AsofIndex([np.where(f_code < 0, np.nan, f_code)], f_ts, created=created, pos=pos).latest()
 
 
 def normalize_times(table: pa.Table, columns: Sequence[str], *, what: str = "") -> pa.Table:
@@ -270,14 +271,17 @@ def _keys(table: pa.Table, keys: Sequence[str]) -> list[np.ndarray]:
 
 def view_indices(entity: pa.Table, ts_us: np.ndarray, view: ViewInput) -> np.ndarray:
     """The matching row of ``view.table`` for each entity row (-1 none)."""
+    check_key_types(entity.schema, view.table.schema, view.join_keys, view.name)
+    return view_index(view).lookup(_keys(entity, view.join_keys), ts_us, ttl=view.ttl * US if view.ttl else None)
+
+
+def view_index(view: ViewInput) -> AsofIndex:
+    """The :class:`AsofIndex` of a view's rows."""
     t = view.table
-    check_key_types(entity.schema, t.schema, view.join_keys, view.name)
-    e_code, f_code = factorize_keys(_keys(entity, view.join_keys), _keys(t, view.join_keys))
     f_ts = arrow_to_us(t.column(view.timestamp_field), what=f"{view.name}.{view.timestamp_field}")
     created = arrow_to_us(t.column(view.created_column), what=f"{view.name}.{view.created_column}") if view.created_column else None
     pos = t.column(view.pos_column).to_numpy() if view.pos_column else None
-    ttl = view.ttl * US if view.ttl else None
-    return asof_indices(e_code, ts_us, f_code, f_ts, created=created, pos=pos, ttl=ttl)
+    return AsofIndex(_keys(t, view.join_keys), f_ts, created=created, pos=pos)
 
 
 def point_in_time_join(entity: pa.Table, views: Sequence[ViewInput], *, timestamp_col: str = "event_timestamp") -> pa.Table:
