@@ -1,0 +1,131 @@
+"""Reading online features: the TTL is enforced on read.
+
+For each entity row and each feature asked: ``PRESENT`` with the stored value;
+``NOT_FOUND`` (null) when the key has no row; ``OUTSIDE_MAX_AGE`` (null) when the
+view has a TTL and the row's event time is older than ``now - ttl`` (Feast returns such
+values as PRESENT: feast-dev/feast#6821). The boundary matches the offline join: a
+value exactly ``ttl`` old still counts, so online values at ``T`` equal the
+point-in-time join at ``T``.
+
+Example:
+    >>> from raymlops.features.online import MemoryOnlineStore, OnlineRow
+    >>> s = MemoryOnlineStore("memory://doc")
+    >>> _ = s.write("v", {"[1]": OnlineRow(event_us=0, created_us=0, pos=0, values={"x": 1.5})})
+    >>> r = read_features(s, {"v": ["x"]}, {"v": ["driver_id"]}, {"v": 10}, [{"driver_id": 1}, {"driver_id": 2}], now_us=10_000_000)
+    >>> r.to_dict(0), r.to_dict(1)["status"]
+    ({'features': {'v__x': 1.5}, 'status': {'v__x': 'PRESENT'}}, {'v__x': 'NOT_FOUND'})
+    >>> read_features(s, {"v": ["x"]}, {"v": ["driver_id"]}, {"v": 10}, [{"driver_id": 1}], now_us=10_000_001).to_dict(0)
+    {'features': {'v__x': None}, 'status': {'v__x': 'OUTSIDE_MAX_AGE'}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from raymlops.core.errors import InvalidInputError
+from raymlops.features.definitions import column_name
+from raymlops.features.online.base import OnlineStore, encode_key
+from raymlops.features.times import US
+
+__all__ = ["NOT_FOUND", "OUTSIDE_MAX_AGE", "OnlineResult", "PRESENT", "coerce_key", "read_features"]
+
+PRESENT, NOT_FOUND, OUTSIDE_MAX_AGE = "PRESENT", "NOT_FOUND", "OUTSIDE_MAX_AGE"
+
+
+@dataclass
+class OnlineResult:
+    """Columns of values and statuses, one entry per entity row, named ``view__feature``."""
+
+    values: dict[str, list[Any]] = field(default_factory=dict)
+    status: dict[str, list[str]] = field(default_factory=dict)
+    event_us: dict[str, list[int | None]] = field(default_factory=dict)
+
+    def to_dict(self, row: int = 0) -> dict[str, Any]:
+        """One entity row as ``{"features": {...}, "status": {...}}`` (the CLI's answer)."""
+        return {"features": {c: v[row] for c, v in self.values.items()}, "status": {c: s[row] for c, s in self.status.items()}}
+
+    def rows(self) -> list[dict[str, Any]]:
+        n = len(next(iter(self.values.values()), []))
+        return [self.to_dict(i) for i in range(n)]
+
+
+def coerce_key(value: Any, kind: str | None, name: str) -> Any:
+    """A join key value in its stored type (``int`` or ``string``); ``"5"`` → 5 for an int key.
+
+    Raises:
+        InvalidInputError: the value cannot be that type.
+    """
+    if value is None:
+        raise InvalidInputError(f"join key {name!r} is null; pass a value")
+    if kind == "int":
+        if isinstance(value, bool):
+            raise InvalidInputError(f"join key {name!r} must be an integer, got {value!r}")
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"join key {name!r} must be an integer, got {value!r}") from None
+    if kind == "string":
+        return str(value)
+    return value.item() if hasattr(value, "item") else value
+
+
+def read_features(
+    store: OnlineStore,
+    selection: Mapping[str, Sequence[str]],
+    join_keys: Mapping[str, Sequence[str]],
+    ttls: Mapping[str, int | None],
+    entity_rows: Sequence[Mapping[str, Any]],
+    *,
+    now_us: int,
+    key_types: Mapping[str, Mapping[str, str]] | None = None,
+) -> OnlineResult:
+    """The features of ``selection`` for each entity row, with statuses, TTL enforced at ``now_us``.
+
+    Args:
+        store: the online store.
+        selection: ``{view: [feature, ...]}``.
+        join_keys: ``{view: [key column, ...]}``.
+        ttls: ``{view: seconds or None}``.
+        entity_rows: one mapping of join key values per row.
+        now_us: the instant the TTL is measured from (µs UTC).
+        key_types: ``{view: {key: "int" | "string"}}`` as materialized (values are coerced).
+
+    Raises:
+        InvalidInputError: an entity row lacks a join key, or a key has the wrong type.
+    """
+    requests: dict[str, list[str]] = {}
+    for view in selection:
+        types = (key_types or {}).get(view, {})
+        keys = []
+        for row in entity_rows:
+            missing = [k for k in join_keys[view] if k not in row]
+            if missing:
+                raise InvalidInputError(f"entity row {dict(row)} lacks join key {', '.join(map(repr, missing))} of feature view {view!r}")
+            keys.append(encode_key([coerce_key(row[k], types.get(k), k) for k in join_keys[view]]))
+        requests[view] = keys
+    found = store.read_many(requests)
+    out = OnlineResult()
+    for view, features in selection.items():
+        ttl = ttls.get(view)
+        rows = found[view]
+        fresh = [r is not None and (ttl is None or now_us - r.event_us <= ttl * US) for r in rows]
+        for f in features:
+            col = column_name(view, f)
+            values, status = [], []
+            for r, ok in zip(rows, fresh):
+                if r is None or f not in r.values:
+                    values.append(None)
+                    status.append(NOT_FOUND)
+                elif not ok:
+                    values.append(None)
+                    status.append(OUTSIDE_MAX_AGE)
+                else:
+                    values.append(r.values[f])
+                    status.append(PRESENT)
+            out.values[col], out.status[col] = values, status
+            out.event_us[col] = [r.event_us if r is not None else None for r in rows]
+    return out
