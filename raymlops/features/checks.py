@@ -11,6 +11,8 @@ footers, the first block of a CSV file), never the rows.
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow import csv
 
 from raymlops.core import coltypes
 from raymlops.core.errors import RaymlopsError
@@ -28,8 +30,6 @@ def _compatible(declared: str, found: str | None) -> bool:
 
 
 def _schemas(files) -> list[tuple[str, pa.Schema]]:
-    import pyarrow.parquet as pq
-
     if files.format != "parquet" or files.filesystem is not None:
         return [(files.paths[0], file_schema(files))]
     return [(p, pq.read_schema(p)) for p in files.paths[:_MAX_FOOTERS]]
@@ -40,8 +40,6 @@ def _time_column_ok(files, path: str, schema: pa.Schema, column: str) -> str | N
     if kind == "datetime":
         return None
     if kind == "string" and files.format == "csv":
-        from pyarrow import csv
-
         with pa.input_stream(path) as stream:
             block = next(iter(csv.open_csv(stream, read_options=csv.ReadOptions(block_size=1 << 20))), None)
         if block is None:

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow import csv
 
 from raymlops.core import coltypes
 from raymlops.data.sources import resolve_source
@@ -97,9 +99,6 @@ def files_of(uri: str) -> FileSet:
 
 def file_schema(files: FileSet) -> pa.Schema:
     """The first file's schema (Parquet footer, or the types of a CSV file's first block)."""
-    import pyarrow.parquet as pq
-    from pyarrow import csv
-
     first = files.paths[0]
     if files.format == "parquet":
         if files.filesystem is not None:

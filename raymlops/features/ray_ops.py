@@ -30,8 +30,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow import csv
 import ray
 import ray.data
+from ray.util import metrics
 
 from raymlops.core.errors import InvalidInputError, RaymlopsError
 from raymlops.features.partition import (
@@ -49,7 +52,7 @@ from raymlops.features.partition import (
 )
 from raymlops.features.pit import AsofIndex, key_array, take_or_null
 from raymlops.features.plan import FileSet, ViewSpec, Window
-from raymlops.features.times import NAT, US, arrow_to_us, us_to_arrow
+from raymlops.features.times import US, arrow_to_us, us_to_arrow
 
 __all__ = ["entities_from_table", "historical_dataset", "latest_rows", "publish_freshness", "read_entities", "write_ordered"]
 
@@ -67,9 +70,6 @@ class _Reader:
         self.keys, self.side, self.partitions, self.window, self.batch_rows = keys, side, partitions, window, batch_rows
 
     def _batches(self, path: str) -> Iterator[pa.Table]:
-        import pyarrow.parquet as pq
-        from pyarrow import csv
-
         fs = self.files.filesystem
         if self.files.format == "parquet":
             f = fs.open_input_file(path) if fs is not None else pa.OSFile(path)
@@ -129,11 +129,10 @@ def _view_reader(spec: ViewSpec, schema: pa.Schema, side: int, partitions: int |
                    partitions=partitions, window=window)
 
 
-def read_entities(files: FileSet, entity_schema: pa.Schema, timestamp_col: str):
+def read_entities(files: FileSet, layout: pa.Schema, timestamp_col: str):
     """The entity rows in the entity layout (``__ord``, ``__ts``, every other column), in order."""
-    payload = [f for f in entity_schema if f.name != timestamp_col]
-    schema = pa.schema([pa.field(ORD, pa.int64()), pa.field(TS, TS_TYPE)] + payload)
-    reader = _Reader(files, schema=schema, rename={f.name: f.name for f in payload}, times={timestamp_col: TS},
+    payload = [f.name for f in layout if f.name not in (ORD, TS)]
+    reader = _Reader(files, schema=layout, rename={c: c for c in payload}, times={timestamp_col: TS},
                      keys={}, side=0, partitions=None, window=None)
     return _read(files, reader, ordered=True)
 
@@ -180,23 +179,15 @@ def _index(spec: ViewSpec, rows: pa.Table) -> AsofIndex:
                      created=created, pos=rows.column(ORD).to_numpy())
 
 
-class _JoinPartition:
+def _join_partition(group: pa.Table, specs: list[ViewSpec], sides: list[int], out_schema: pa.Schema, spine: Window | None) -> pa.Table:
     """map_groups UDF: one complete partition (entity rows and view rows) → joined entity rows."""
-
-    def __init__(self, specs: list[ViewSpec], sides: list[int], out_schema: pa.Schema, spine: Window | None):
-        self.specs, self.sides, self.out_schema, self.spine = specs, sides, out_schema, spine
-
-    def __call__(self, group: pa.Table) -> pa.Table:
-        side = group.column(SIDE).to_numpy()
-        views = [(s, None, group.filter(pa.array(side == k))) for s, k in zip(self.specs, self.sides)]
-        if self.spine is None:
-            entity = group.filter(pa.array(side == 0))
-        else:
-            entity = _spine(views, self.spine, self.out_schema)
-        entity = entity.select(self.out_schema.names)
-        if entity.num_rows == 0:
-            return entity
-        return _join(entity, [(s, None, r) for s, _, r in views if r.num_rows])
+    side = group.column(SIDE).to_numpy()
+    views = [(s, None, group.filter(pa.array(side == k))) for s, k in zip(specs, sides)]
+    entity = group.filter(pa.array(side == 0)) if spine is None else _spine(views, spine, out_schema)
+    entity = entity.select(out_schema.names)
+    if entity.num_rows == 0:
+        return entity
+    return _join(entity, [(s, None, r) for s, _, r in views if r.num_rows])
 
 
 def _spine(views, window: Window, schema: pa.Schema) -> pa.Table:
@@ -255,7 +246,7 @@ def historical_dataset(
         unions = [_read(s.files, _view_reader(s, schema, i + 1, p, Window(window.start, window.end) if window else None)) for i, s in enumerate(specs)]
         ds = unions[0].union(*unions[1:]) if len(unions) > 1 else unions[0]
         ds = ds.groupby(PART, num_partitions=p).map_groups(
-            _JoinPartition(list(specs), list(range(1, len(specs) + 1)), out_schema, window or Window()), batch_format="pyarrow")
+            _join_partition, fn_args=(list(specs), list(range(1, len(specs) + 1)), out_schema, window or Window()), batch_format="pyarrow")
         return ds, [TS] + list(keys), "shuffle"
 
     assert entity_schema is not None
@@ -282,7 +273,7 @@ def historical_dataset(
         left = ds.map_batches(_to_layout, fn_args=(schema, keys, p), batch_format="pyarrow", batch_size=None)
         right = [_read(s.files, _view_reader(s, schema, i + 1, p)) for i, s in enumerate(gspecs)]
         ds = left.union(*right).groupby(PART, num_partitions=p).map_groups(
-            _JoinPartition(gspecs, list(range(1, len(gspecs) + 1)), out_schema, None), batch_format="pyarrow")
+            _join_partition, fn_args=(gspecs, list(range(1, len(gspecs) + 1)), out_schema, None), batch_format="pyarrow")
         layout = out_schema
     return ds, [ORD], "shuffle"
 
@@ -296,7 +287,15 @@ def _entity_out_schema(entity_schema: pa.Schema, specs: Sequence[ViewSpec]) -> p
     return pa.schema(fields)
 
 
-def _broadcast_join(batch: pa.Table, tables: list, out_schema: pa.Schema) -> pa.Table:
+_broadcast: dict[str, list] = {}
+
+
+def _broadcast_join(batch: pa.Table, ref: Any, out_schema: pa.Schema) -> pa.Table:
+    key = ref.hex()
+    tables = _broadcast.get(key)
+    if tables is None:  # once per worker process: the indexes are shared through the object store
+        _broadcast.clear()
+        tables = _broadcast[key] = ray.get(ref)
     entity = conform({c: batch.column(c) for c in batch.column_names}, out_schema, batch.num_rows)
     for s, _, _ in tables:
         entity = canonical_keys(entity, list(s.join_keys), s.join_keys)
@@ -319,8 +318,6 @@ def write_ordered(ds: Any, path: str, columns: dict[str, str], sort: list[str], 
     checked to arrive in order, so a reordering anywhere fails loudly instead of
     writing a shuffled training set.
     """
-    import pyarrow.parquet as pq
-
     if sort:
         ds = ds.sort(sort)
     os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
@@ -370,8 +367,6 @@ def _block_latest(batch: pa.Table, spec: ViewSpec) -> pa.Table:
 
 def publish_freshness(freshness: dict[str, float | None]) -> None:
     """Set the ``raymlops_feature_freshness_seconds`` Ray metric of each view (this process)."""
-    from ray.util import metrics
-
     gauge = _gauges.get("freshness")
     if gauge is None:
         gauge = _gauges["freshness"] = metrics.Gauge(

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from raymlops.features.times import NAT
+from raymlops.features.times import NAT  # noqa: F401 - the doctest's missing created time
 
 __all__ = ["OnlineRow", "OnlineStore", "VERSION_WIDTH", "decode_row", "encode_key", "encode_row"]
 

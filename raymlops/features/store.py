@@ -1,0 +1,307 @@
+"""The feature store: one object for apply, training sets, materialization and online reads.
+
+Example (see ``docs/features.md`` for the whole walk-through)::
+
+    fs = FeatureStore("repo.yaml")
+    fs.apply()                                                   # validate, record a version
+    fs.get_historical_features("entities.parquet", service="driver_model", out="train.parquet")
+    fs.materialize(end="2024-05-01T00:00:00")                    # or fs.materialize_incremental()
+    fs.get_online_features([{"driver_id": 5}], service="driver_model").rows()
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from raymlops.core import coltypes
+from raymlops.core.config import Settings
+from raymlops.core.errors import InvalidInputError
+from raymlops.data.artifacts import dataset_artifact
+from raymlops.features.checks import check_files
+from raymlops.features.materialize import next_state, plan_window
+from raymlops.features.online import OnlineRow, OnlineStore, encode_key, open_online_store
+from raymlops.features.online_read import OnlineResult, read_features
+from raymlops.features.partition import CREATED, ORD, TS
+from raymlops.features.plan import ViewSpec, Window, file_schema, files_of, view_specs
+from raymlops.features.repo import Repository, load_repo
+from raymlops.features.times import NAT, arrow_to_us, format_us, now_us, parse_duration, to_us
+from raymlops.features.versions import applied_version, record_version
+from raymlops.metadata import Artifact, Context, MetadataAPI, connect
+
+__all__ = ["FeatureStore"]
+
+
+class FeatureStore:
+    """A feature repository with its metadata store and online store.
+
+    Args:
+        repo: a :class:`Repository` or the path of its YAML file.
+        settings: raymlops settings (store, home, Ray address).
+        store: the metadata store (from ``settings`` by default).
+        online: the online store or its URI (``sqlite``, ``redis://...``, ``memory://``).
+        name: names a repository built in Python (a file's path names it otherwise).
+    """
+
+    def __init__(self, repo: Repository | str | os.PathLike[str], *, settings: Settings | None = None,
+                 store: MetadataAPI | None = None, online: OnlineStore | str | None = None, name: str | None = None):
+        self.repo = repo if isinstance(repo, Repository) else load_repo(repo)
+        self.uri = f"file://{self.repo.origin}" if not isinstance(repo, Repository) else f"feature-repo://{name or 'default'}"
+        self.settings = settings or Settings.resolve()
+        self.store = store or connect(self.settings)
+        self._online = online if isinstance(online, OnlineStore) else None
+        self._online_uri = None if isinstance(online, OnlineStore) else online
+
+    @property
+    def online(self) -> OnlineStore:
+        if self._online is None:
+            self._online = open_online_store(self._online_uri, self.settings)
+        return self._online
+
+    # ------------------------------------------------------------------ definitions
+    def apply(self) -> dict[str, Any]:
+        """Check the definitions against the files; record a version if anything changed."""
+        found = check_files(self.repo)
+        return record_version(self.store, self.repo, self.uri, checked=found)
+
+    def _version(self) -> Artifact:
+        return applied_version(self.store, self.repo, self.uri)
+
+    def _ray(self) -> None:
+        from raymlops.core import runtime  # Ray starts only for work that reads data
+
+        self.settings.ensure_home()
+        runtime.init(self.settings)
+
+    def _sources(self, specs: Sequence[ViewSpec]) -> dict[str, Artifact]:
+        out = {}
+        for s in specs:
+            src = self.repo.view(s.name).source
+            if src not in out:
+                path = self.repo.source_path(src)
+                art = dataset_artifact(path, name=src) if "://" not in path else Artifact(type="Dataset", uri=path, name=src)
+                same = [a for a in self.store.get_artifacts(type="Dataset", uri=art.uri) if a.sha256 == art.sha256]
+                out[src] = same[-1] if same else art
+        return out
+
+    # ------------------------------------------------------------------ offline
+    def get_historical_features(
+        self,
+        entities: Any = None,
+        *,
+        features: Sequence[str] | None = None,
+        service: str | None = None,
+        out: str,
+        timestamp_col: str = "event_timestamp",
+        start: Any = None,
+        end: Any = None,
+        partitions: int | None = None,
+        broadcast_bytes: int | None = None,
+    ) -> dict[str, Any]:
+        """Write a point-in-time-correct training set to ``out`` (Parquet) and record it.
+
+        Every entity row is kept, in order: its columns (the timestamp as UTC), then one
+        ``view__feature`` column per feature. Without ``entities``, the rows are every
+        distinct (keys, event time) of the views between ``start`` and ``end``.
+
+        Args:
+            entities: a CSV/Parquet path, folder or glob, a DataFrame or an Arrow table.
+            features: ``view:feature`` references (or ``service``).
+            service: a feature service name.
+            out: the Parquet file to write.
+            timestamp_col: the entity rows' timestamp column.
+            start, end: the time range when there is no entity table.
+            partitions: shuffle partitions (default from the data size).
+            broadcast_bytes: feature files up to this size are broadcast, not shuffled.
+
+        Returns:
+            rows, columns, the output artifact id and the lineage it recorded.
+        """
+        from raymlops.features import ray_ops  # the Ray shell: imported only when there is data to read
+
+        selection = self.repo.resolve(features, service=service)
+        version = self._version()
+        specs = view_specs(self.repo, selection)
+        feature_cols = Repository.columns(selection)
+        inputs: dict[str, Artifact] = {"definitions": version}
+        if entities is None:
+            if start is None and end is None:
+                raise InvalidInputError("pass an entity table, or --start and --end to retrieve by time range")
+            window = Window(start=to_us(start) if start is not None else None, end=to_us(end) if end is not None else None)
+            self._ray()
+            ds, sort, path = ray_ops.historical_dataset(specs, window=window, partitions=partitions)
+            keys = list(specs[0].join_keys)
+            columns = {k: k for k in keys} | {TS: timestamp_col} | {c: c for c in feature_cols}
+            schema = pa.schema([pa.field(k, t) for k, t in specs[0].join_keys.items()] + [pa.field(timestamp_col, pa.timestamp("us", "UTC"))]
+                               + [pa.field(o, t) for s in specs for o, t in s.features.values()])
+        else:
+            if isinstance(entities, (pd.DataFrame, pa.Table)):
+                table = pa.Table.from_pandas(entities, preserve_index=False) if isinstance(entities, pd.DataFrame) else entities
+                self._ray()
+                ds, layout = ray_ops.entities_from_table(table, timestamp_col)
+                names, entity_bytes = table.column_names, table.nbytes
+            else:
+                files = files_of(os.fspath(entities))
+                raw = file_schema(files)
+                if timestamp_col not in raw.names:
+                    raise InvalidInputError(f"{entities} has no timestamp column {timestamp_col!r} (it has {', '.join(raw.names)}); pass --timestamp-col")
+                self._ray()
+                layout = pa.schema([pa.field(ORD, pa.int64()), pa.field(TS, pa.timestamp("us", "UTC"))] + [f for f in raw if f.name != timestamp_col])
+                ds = ray_ops.read_entities(files, layout, timestamp_col)
+                names, entity_bytes = raw.names, files.bytes
+                inputs["entities"] = dataset_artifact(files.uri if os.path.exists(files.uri) else files.paths[0], name="entities")
+            _check_entity_keys(layout, specs)
+            bb = ray_ops.BROADCAST_BYTES if broadcast_bytes is None else broadcast_bytes
+            ds, sort, path = ray_ops.historical_dataset(specs, entities=ds, entity_schema=layout, entity_bytes=entity_bytes,
+                                                        partitions=partitions, broadcast_bytes=bb)
+            columns = {(TS if c == timestamp_col else c): c for c in names} | {c: c for c in feature_cols}
+            types = {f.name: f.type for f in layout} | {o: t for s in specs for o, t in s.features.values()}
+            schema = pa.schema([pa.field(out_name, types[c]) for c, out_name in columns.items()])
+        sources = self._sources(specs)
+        inputs |= {f"source:{k}": v for k, v in sources.items()}
+        rows = ray_ops.write_ordered(ds, out, columns, sort, schema)
+        cols = [{"name": f.name, "type": coltypes.from_arrow(f.type) or "string"} for f in schema]
+        art = dataset_artifact(out, name=os.path.basename(out), rows=rows, columns=cols, properties={
+            "definition_version": version.properties["version"],
+            "features": [f"{v}:{f}" for v, fs in selection.items() for f in fs],
+            "sources": {k: v.sha256 for k, v in sources.items()},
+            "join": path,
+        })
+        with self.store.run_execution("GetHistoricalFeatures", inputs=inputs, contexts=[Context(type="FeatureRepository", name=self.uri)]) as step:
+            step.add_output(art, role="training_set")
+        return {"out": os.path.abspath(out), "rows": rows, "columns": [c["name"] for c in cols], "artifact_id": art.id,
+                "definition_version": version.properties["version"], "sources": {k: v.sha256 for k, v in sources.items()}, "join": path}
+
+    # ------------------------------------------------------------------ online
+    def materialize(self, *, end: Any = None, start: Any = None, views: Sequence[str] | None = None,
+                    incremental: bool = False, lookback: Any = "1h") -> dict[str, Any]:
+        """Load each view's newest row per key (event time up to ``end``) into the online store.
+
+        Incremental runs read only new rows, late ones included (see
+        :mod:`raymlops.features.materialize`). Returns per view: rows read and written,
+        the window, and the freshness after the run.
+        """
+        from raymlops.features import ray_ops  # the Ray shell: imported only when there is data to read
+
+        version = self._version()
+        end_us = to_us(end) if end is not None else now_us()
+        start_us = to_us(start) if start is not None else None
+        lookback_s = parse_duration(lookback) or 0
+        names = list(views) if views else [v.name for v in self.repo.feature_views]
+        selection = {n: self.repo.view(n).feature_names for n in names}
+        specs = view_specs(self.repo, selection)
+        sources = self._sources(specs)
+        self._ray()
+        report = {}
+        for spec in specs:
+            t0 = time.perf_counter()
+            state = self.online.get_state(spec.name)
+            window, why = plan_window(state, end_us=end_us, start_us=start_us, incremental=incremental,
+                                      lookback_s=lookback_s, has_created=spec.created_column is not None)
+            read = written = 0
+            newest = newest_created = None
+            for batch in ray_ops.latest_rows(spec, window):
+                rows = _online_rows(batch, spec)
+                read += len(rows)
+                written += self.online.write(spec.name, rows)
+                ev = arrow_to_us(batch.column(TS))
+                newest = max(newest or NAT, int(ev.max()))
+                if spec.created_column:
+                    cr = arrow_to_us(batch.column(CREATED))
+                    newest_created = max(newest_created or NAT, int(cr.max()))
+            key_types = {k: coltypes.from_arrow(t) for k, t in spec.join_keys.items()}
+            state = next_state(state, window, end_us=end_us, newest_event_us=newest, newest_created_us=newest_created,
+                               rows=read, written=written, now_us=now_us(), key_types=key_types,
+                               definition_version=version.properties["version"])
+            self.online.set_state(spec.name, state)
+            seconds = time.perf_counter() - t0
+            out_art = Artifact(type="OnlineFeatures", uri=f"{self.online.uri}#{spec.name}", name=spec.name,
+                               properties={"rows_read": read, "rows_written": written, "end": format_us(end_us)})
+            src = sources[self.repo.view(spec.name).source]
+            with self.store.run_execution("MaterializeFeatures", name=spec.name, inputs={"definitions": version, "source": src},
+                                          contexts=[Context(type="FeatureRepository", name=self.uri)]) as step:
+                step.add_output(out_art, role="online")
+            report[spec.name] = {"rows_read": read, "rows_written": written, "seconds": round(seconds, 3), "window": why,
+                                 "end": format_us(end_us), "newest_event": format_us(state["newest_event_us"]),
+                                 "freshness_s": _freshness(state)}
+        ray_ops.publish_freshness({v: r["freshness_s"] for v, r in report.items()})
+        return {"online": self.online.uri, "definition_version": version.properties["version"], "views": report}
+
+    def materialize_incremental(self, *, end: Any = None, lookback: Any = "1h") -> dict[str, Any]:
+        """:meth:`materialize` with ``incremental=True``."""
+        return self.materialize(end=end, incremental=True, lookback=lookback)
+
+    def get_online_features(self, entity_rows: Mapping[str, Any] | Sequence[Mapping[str, Any]], *,
+                            features: Sequence[str] | None = None, service: str | None = None, now: Any = None) -> OnlineResult:
+        """Online values of the features for each entity row, with statuses; TTL enforced at ``now``."""
+        rows = [entity_rows] if isinstance(entity_rows, Mapping) else list(entity_rows)
+        selection = self.repo.resolve(features, service=service)
+        return self.reader(selection)(rows, now_us=to_us(now) if now is not None else None)
+
+    def reader(self, selection: Mapping[str, Sequence[str]]):
+        """A fast reader for a fixed selection: ``reader(entity_rows, now_us=None) -> OnlineResult``."""
+        keys = {v: self.repo.join_keys(v) for v in selection}
+        ttls = {v: self.repo.view(v).ttl_seconds for v in selection}
+        types = {v: (self.online.get_state(v) or {}).get("key_types", {}) for v in selection}
+        online = self.online
+
+        def read(entity_rows: Sequence[Mapping[str, Any]], *, now_us: int | None = None) -> OnlineResult:
+            return read_features(online, selection, keys, ttls, entity_rows, now_us=now_us if now_us is not None else _now(), key_types=types)
+
+        return read
+
+    def status(self) -> list[dict[str, Any]]:
+        """Per view: online rows, newest event, freshness (now − newest event), last materialization."""
+        out = []
+        for view in self.repo.feature_views:
+            state = self.online.get_state(view.name) or {}
+            last = state.get("last_run") or {}
+            out.append({
+                "view": view.name, "online_rows": self.online.count(view.name),
+                "newest_event": format_us(state.get("newest_event_us")), "freshness_s": _freshness(state),
+                "ttl": view.to_dict()["ttl"], "last_materialization": format_us(last.get("at_us")),
+                "materialized_to": format_us(last.get("end_us")), "rows_written": last.get("rows_written"),
+            })
+        return out
+
+
+def _now() -> int:
+    return now_us()
+
+
+def _freshness(state: dict[str, Any]) -> float | None:
+    newest = state.get("newest_event_us")
+    return None if newest is None else round((now_us() - newest) / 1e6, 3)
+
+
+def _check_entity_keys(layout: pa.Schema, specs: Sequence[ViewSpec]) -> None:
+    for s in specs:
+        for k, t in s.join_keys.items():
+            if k not in layout.names:
+                raise InvalidInputError(f"the entity rows have no column {k!r}, a join key of feature view {s.name!r}")
+            have, want = coltypes.from_arrow(layout.field(k).type), coltypes.from_arrow(t)
+            if have is not None and have != want:
+                raise InvalidInputError(f"join key {k!r} is {have} in the entity rows but {want} in the source of feature view {s.name!r}; write it as {want}")
+
+
+def _online_rows(batch: pa.Table, spec: ViewSpec) -> dict[str, OnlineRow]:
+    keys = [batch.column(k).to_pylist() for k in spec.join_keys]
+    ev = arrow_to_us(batch.column(TS))
+    cr = arrow_to_us(batch.column(CREATED)) if spec.created_column else None
+    pos = batch.column(ORD).to_numpy()
+    values = {}
+    for src, (col, t) in spec.features.items():
+        c = batch.column(col)
+        values[src] = arrow_to_us(c).tolist() if pa.types.is_timestamp(t) else c.to_pylist()
+    names = list(values)
+    cols = [values[n] for n in names]
+    out = {}
+    for i, key in enumerate(zip(*keys)):
+        out[encode_key(key)] = OnlineRow(event_us=int(ev[i]), created_us=int(cr[i]) if cr is not None else NAT, pos=int(pos[i]),
+                                         values={n: c[i] for n, c in zip(names, cols)})
+    return out
