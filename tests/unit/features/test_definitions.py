@@ -97,6 +97,7 @@ def test_check_files_finds_missing_columns_and_type_mismatches(driver_repo):
     text = open(driver_repo["repo"]).read()
     bad = (text.replace("{name: acc_rate, dtype: float}", "{name: acc_ratio, dtype: float}")
                .replace("{name: avg_daily_trips, dtype: int}", "{name: avg_daily_trips, dtype: string}")
+               .replace("driver_hourly:acc_rate", "driver_hourly:acc_ratio")
                .replace("created_timestamp_column: created", "created_timestamp_column: created_at"))
     with open(driver_repo["repo"], "w") as f:
         f.write(bad)
