@@ -255,7 +255,8 @@ def historical_dataset(
         for s in specs:
             schema = join_schema(s.join_keys, pa.schema([]), _feature_fields([s]))
             refs = _read(s.files, _view_reader(s, schema, 1, None)).to_arrow_refs()
-            rows = pa.concat_tables(ray.get(refs)) if refs else schema.empty_table()
+            blocks = [t for t in ray.get(refs) if t.num_rows]  # empty blocks carry no schema
+            rows = pa.concat_tables([t.cast(schema) for t in blocks]) if blocks else schema.empty_table()
             tables.append((s, _index(s, rows), rows.select([c for c in rows.column_names if c not in (PART, SIDE)])))
         ref = ray.put(tables)
         out_schema = _entity_out_schema(entity_schema, specs)
