@@ -244,7 +244,12 @@ class FeatureStore:
         return self.reader(selection)(rows, now_us=to_us(now) if now is not None else None)
 
     def reader(self, selection: Mapping[str, Sequence[str]]):
-        """A fast reader for a fixed selection: ``reader(entity_rows, now_us=None) -> OnlineResult``."""
+        """A fast reader for a fixed selection: ``reader(entity_rows, now_us=None) -> OnlineResult``.
+
+        Raises:
+            RepositoryChangedError: the definitions are not the applied version.
+        """
+        self._version()
         keys = {v: self.repo.join_keys(v) for v in selection}
         ttls = {v: self.repo.view(v).ttl_seconds for v in selection}
         types = {v: (self.online.get_state(v) or {}).get("key_types", {}) for v in selection}
@@ -257,6 +262,7 @@ class FeatureStore:
 
     def status(self) -> list[dict[str, Any]]:
         """Per view: online rows, newest event, freshness (now − newest event), last materialization."""
+        self._version()
         out = []
         for view in self.repo.feature_views:
             state = self.online.get_state(view.name) or {}

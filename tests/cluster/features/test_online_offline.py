@@ -77,3 +77,22 @@ def test_incremental_materialization_lands_late_rows(ray_session, tmp_path):
     assert pd.read_parquet(pit)["v__x"].tolist() == got.values["v__x"]
     status = {s["view"]: s for s in fs.status()}["v"]
     assert status["online_rows"] == 3 and status["newest_event"] == "2024-05-01T05:00:00+00:00"
+
+
+def test_training_set_lineage_names_the_definitions_version_and_source_hashes(ray_session, tmp_path):
+    from raymlops.data.artifacts import sha256_path
+    from raymlops.metadata import connect
+
+    p = write_driver_repo(str(tmp_path / "repo"), drivers=10, hours=10, trips=50, seed=4)
+    fs = FeatureStore(p["repo"], settings=ray_session)
+    version = fs.apply()["version"]
+    out = tmp_path / "train.parquet"
+    r = fs.get_historical_features(p["entities"], service="driver_model", out=str(out))
+    store = connect(ray_session)
+    art = store.get_artifact(r["artifact_id"])
+    assert art.type == "Dataset" and art.sha256 == sha256_path(str(out)) and art.properties["rows"] == 50
+    assert art.properties["definition_version"] == version
+    assert art.properties["sources"] == {"driver_stats": sha256_path(p["stats"]), "driver_ratings": sha256_path(p["ratings"])}
+    g = store.lineage(("artifact", art.id), direction="up", hops=2)
+    types = sorted(n["type"] for n in g.nodes.values())
+    assert types.count("FeatureDefinitions") == 1 and "GetHistoricalFeatures" in types and types.count("Dataset") == 4
