@@ -44,7 +44,6 @@ from raymlops.features.partition import (
     PART,
     SIDE,
     TS,
-    TS_TYPE,
     canonical_keys,
     conform,
     join_schema,

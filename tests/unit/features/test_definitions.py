@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from raymlops.core.errors import InvalidInputError
-from raymlops.features import Entity, Feature, FeatureService, FeatureView, FileSource, Repository, load_repo
+from raymlops.features import Entity, Feature, FeatureView, FileSource, Repository, load_repo
 from raymlops.features.checks import check_files
 from raymlops.features.repo import DefinitionError
 from raymlops.features.sample import REPO_YAML
