@@ -43,6 +43,7 @@ __all__ = [
     "canonical_key_type",
     "canonical_keys",
     "conform",
+    "feature_slots",
     "join_schema",
     "partition_ids",
 ]
@@ -111,6 +112,37 @@ def join_schema(
         fields.append(pa.field(name, t))
         names.add(name)
     return pa.schema(fields)
+
+
+def feature_slots(views: Sequence[Sequence[pa.DataType]]) -> tuple[list[pa.Field], list[list[str]]]:
+    """Shared value columns for the features of several views, so no row carries another view's nulls.
+
+    For each Arrow type, as many slot columns as the view with the most features of
+    that type needs. Returns the slot fields and, per view, the slot of each feature.
+
+    Example:
+        >>> fields, slots = feature_slots([[pa.float64(), pa.float64()], [pa.string(), pa.float64()]])
+        >>> [f.name for f in fields], slots
+        (['__v0_0', '__v0_1', '__v1_0'], [['__v0_0', '__v0_1'], ['__v1_0', '__v0_0']])
+    """
+    types: list[pa.DataType] = []
+    need: dict[int, int] = {}
+    out: list[list[str]] = []
+    for feats in views:
+        used: dict[int, int] = {}
+        names = []
+        for t in feats:
+            k = next((i for i, x in enumerate(types) if x == t), None)
+            if k is None:
+                types.append(t)
+                k = len(types) - 1
+            names.append(f"__v{k}_{used.get(k, 0)}")
+            used[k] = used.get(k, 0) + 1
+        for k, n in used.items():
+            need[k] = max(need.get(k, 0), n)
+        out.append(names)
+    fields = [pa.field(f"__v{k}_{i}", types[k]) for k in range(len(types)) for i in range(need.get(k, 0))]
+    return fields, out
 
 
 def conform(columns: dict[str, pa.Array], schema: pa.Schema, rows: int) -> pa.Table:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from functools import partial
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -123,48 +124,59 @@ class FeatureStore:
             rows, columns, the output artifact id and the lineage it recorded.
         """
         from raymlops.features import ray_ops  # the Ray shell: imported only when there is data to read
+        from raymlops.features.ray_read import entities_from_table, read_entities
 
         selection = self.repo.resolve(features, service=service)
         version = self._version()
         specs = view_specs(self.repo, selection)
         feature_cols = Repository.columns(selection)
         inputs: dict[str, Artifact] = {"definitions": version}
+        bb = ray_ops.BROADCAST_BYTES if broadcast_bytes is None else broadcast_bytes
         if entities is None:
             if start is None and end is None:
                 raise InvalidInputError("pass an entity table, or --start and --end to retrieve by time range")
             window = Window(start=to_us(start) if start is not None else None, end=to_us(end) if end is not None else None)
-            self._ray()
-            ds, sort, path = ray_ops.historical_dataset(specs, window=window, partitions=partitions)
             keys = list(specs[0].join_keys)
+            self._ray()
+            ds = ray_ops.range_join(specs, window, partitions=partitions)
             columns = {k: k for k in keys} | {TS: timestamp_col} | {c: c for c in feature_cols}
             schema = pa.schema([pa.field(k, t) for k, t in specs[0].join_keys.items()] + [pa.field(timestamp_col, pa.timestamp("us", "UTC"))]
                                + [pa.field(o, t) for s in specs for o, t in s.features.values()])
+            write = partial(ray_ops.write_ordered, ds, out, columns, [TS] + keys, schema)
+            path = "shuffle"
         else:
+            all_keys = list(dict.fromkeys(k for s in specs for k in s.join_keys))
             if isinstance(entities, (pd.DataFrame, pa.Table)):
                 table = pa.Table.from_pandas(entities, preserve_index=False) if isinstance(entities, pd.DataFrame) else entities
                 self._ray()
-                ds, layout = ray_ops.entities_from_table(table, timestamp_col)
+                full, layout = entities_from_table(table, timestamp_col)
+                _check_entity_keys(layout, specs)
+                lean = full.select_columns([ORD, TS] + all_keys)
                 names, entity_bytes = table.column_names, table.nbytes
             else:
                 files = files_of(os.fspath(entities))
                 raw = file_schema(files)
                 if timestamp_col not in raw.names:
                     raise InvalidInputError(f"{entities} has no timestamp column {timestamp_col!r} (it has {', '.join(raw.names)}); pass --timestamp-col")
-                self._ray()
                 layout = pa.schema([pa.field(ORD, pa.int64()), pa.field(TS, pa.timestamp("us", "UTC"))] + [f for f in raw if f.name != timestamp_col])
-                ds = ray_ops.read_entities(files, layout, timestamp_col)
+                _check_entity_keys(layout, specs)
+                self._ray()
+                full = read_entities(files, layout, timestamp_col)
+                lean = read_entities(files, layout, timestamp_col, keys=all_keys)
                 names, entity_bytes = raw.names, files.bytes
                 inputs["entities"] = dataset_artifact(files.uri if os.path.exists(files.uri) else files.paths[0], name="entities")
-            _check_entity_keys(layout, specs)
-            bb = ray_ops.BROADCAST_BYTES if broadcast_bytes is None else broadcast_bytes
-            ds, sort, path = ray_ops.historical_dataset(specs, entities=ds, entity_schema=layout, entity_bytes=entity_bytes,
-                                                        partitions=partitions, broadcast_bytes=bb)
             columns = {(TS if c == timestamp_col else c): c for c in names} | {c: c for c in feature_cols}
             types = {f.name: f.type for f in layout} | {o: t for s in specs for o, t in s.features.values()}
             schema = pa.schema([pa.field(out_name, types[c]) for c, out_name in columns.items()])
+            if sum(s.files.bytes for s in specs) <= bb:
+                path, ds = "broadcast", ray_ops.broadcast_join(specs, full)
+                write = partial(ray_ops.write_ordered, ds, out, columns, [], schema)
+            else:
+                path, results = "shuffle", ray_ops.partitioned_join(specs, lean, entity_bytes=entity_bytes, partitions=partitions)
+                write = partial(ray_ops.write_merged, full, results, out, columns, schema)
         sources = self._sources(specs)
         inputs |= {f"source:{k}": v for k, v in sources.items()}
-        rows = ray_ops.write_ordered(ds, out, columns, sort, schema)
+        rows = write()
         cols = [{"name": f.name, "type": coltypes.from_arrow(f.type) or "string"} for f in schema]
         art = dataset_artifact(out, name=os.path.basename(out), rows=rows, columns=cols, properties={
             "definition_version": version.properties["version"],

@@ -41,6 +41,7 @@ __all__ = [
     "parse_duration",
     "to_us",
     "us_to_arrow",
+    "utc_us",
 ]
 
 NAT = int(np.iinfo(np.int64).min)
@@ -147,6 +148,15 @@ def arrow_to_us(column: pa.Array | pa.ChunkedArray, *, what: str = "timestamp co
         column = pc.cast(column, pa.timestamp("us", t.tz), safe=False)
     values = column.cast(pa.int64()).fill_null(NAT)
     return values.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
+def utc_us(column: pa.Array | pa.ChunkedArray, *, what: str = "timestamp column") -> pa.Array:
+    """A timestamp, date or ISO-text column as ``timestamp[us, tz=UTC]`` (a cast when it is already a timestamp)."""
+    t = column.type
+    if pa.types.is_timestamp(t):
+        # Arrow keeps UTC instants for zoned and naive timestamps alike: only unit and zone metadata change.
+        return pc.cast(column, pa.timestamp("us", "UTC"), safe=False)
+    return us_to_arrow(arrow_to_us(column, what=what))
 
 
 def us_to_arrow(values: np.ndarray) -> pa.Array:
