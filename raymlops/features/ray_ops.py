@@ -36,13 +36,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import ray
+import ray.data
 from ray.util import metrics
 
 from raymlops.core.errors import InvalidInputError, RaymlopsError
 from raymlops.features.partition import CREATED, ORD, PART, SIDE, TS, canonical_keys, conform, feature_slots, join_schema, partition_ids
 from raymlops.features.pit import AsofIndex, key_array, take_or_null
 from raymlops.features.plan import ViewSpec, Window
-from raymlops.features.ray_read import read_files, view_reader
+from raymlops.features.ray_read import Reader, read_files, view_reader
 from raymlops.features.times import US, arrow_to_us
 
 __all__ = ["BROADCAST_BYTES", "broadcast_join", "latest_rows", "partitioned_join", "publish_freshness", "range_join",
@@ -50,6 +51,7 @@ __all__ = ["BROADCAST_BYTES", "broadcast_join", "latest_rows", "partitioned_join
 
 BROADCAST_BYTES = 32 << 20
 PARTITION_BYTES = 48 << 20
+SHUFFLE_INPUT_BYTES = 64 << 20
 
 
 def _groups(specs: Sequence[ViewSpec]) -> list[list[ViewSpec]]:
@@ -112,32 +114,65 @@ def _spine(views, window: Window, keys: list[str]) -> pa.Table:
     return table.sort_by([(TS, "ascending")] + [(k, "ascending") for k in keys])
 
 
-def _to_lean(batch: pa.Table, schema: pa.Schema, keys: dict[str, pa.DataType], partitions: int) -> pa.Table:
-    batch = canonical_keys(batch, list(keys), keys)
-    cols = {c: batch.column(c) for c in batch.column_names}
-    cols[PART] = pa.array(partition_ids(batch, list(keys), partitions))
-    cols[SIDE] = pa.array(np.zeros(batch.num_rows, np.int8))
-    return conform(cols, schema, batch.num_rows)
+def _split(table: pa.Table, partitions: int) -> list[pa.Table]:
+    """``table`` cut into one table per partition id (rows of partition ``i`` at position ``i``)."""
+    part = table.column(PART).to_numpy()
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(partitions + 1))
+    table = table.take(pa.array(order))
+    return [table.slice(bounds[i], bounds[i + 1] - bounds[i]) for i in range(partitions)]
 
 
-def _shuffle(group: list[ViewSpec], p: int, entities: Any, spine: Window | None):
+def _map(reader: Reader, path: str, index: int, partitions: int, lean: dict[str, pa.DataType] | None, schema: pa.Schema):
+    """Map task: read one file, hash-partition its rows; returns one table per partition."""
+    batch = pa.table({"path": [path], "index": [index]})
+    tables = []
+    for t in reader(batch):
+        if lean is not None:
+            t = canonical_keys(t, list(lean), lean)
+            cols = {c: t.column(c) for c in t.column_names}
+            cols[PART] = pa.array(partition_ids(t, list(lean), partitions))
+            cols[SIDE] = pa.array(np.zeros(t.num_rows, np.int8))
+            t = conform(cols, schema, t.num_rows)
+        tables.append(t)
+    whole = pa.concat_tables(tables) if tables else schema.empty_table()
+    return tuple(_split(whole, partitions)) if partitions > 1 else whole
+
+
+def _reduce(specs: list[ViewSpec], slots: list[list[str]], spine: Window | None, schema: pa.Schema, *parts: pa.Table) -> pa.Table:
+    """Reduce task: one complete partition (every map task's share) → the joined, sorted rows."""
+    group = pa.concat_tables([t.cast(schema) for t in parts if t.num_rows]) if any(t.num_rows for t in parts) else schema.empty_table()
+    return _join_partition(group, specs, slots, spine)
+
+
+_map_task = ray.remote(_map)
+_reduce_task = ray.remote(_reduce)
+
+
+def _shuffle(group: list[ViewSpec], p: int, entities: Any, spine: Window | None) -> list[Any]:
+    """Hash-partition the entity rows and the views' rows by key into ``p`` partitions with Ray
+    tasks (one map task per file, ``num_returns=p``), then one reduce task per partition."""
     keys = group[0].join_keys
     fields, slots = feature_slots([[t for _, t in s.features.values()] for s in group])
     schema = join_schema(keys, pa.schema([]), [(f.name, f.type) for f in fields])
-    right = [read_files(s.files, view_reader(s, schema, side=i + 1, partitions=p, slots=sl,
-                                             window=Window(spine.start, spine.end) if spine else None))
-             for i, (s, sl) in enumerate(zip(group, slots))]
-    parts = right if entities is None else [entities.map_batches(_to_lean, fn_args=(schema, keys, p), batch_format="pyarrow", batch_size=None)] + right
-    ds = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
-    return ds.groupby(PART, num_partitions=p).map_groups(_join_partition, fn_args=(group, slots, spine), batch_format="pyarrow")
+    maps = []
+    for i, (s, sl) in enumerate(zip(group, slots)):
+        reader = view_reader(s, schema, side=i + 1, partitions=p, slots=sl, window=Window(spine.start, spine.end) if spine else None)
+        maps += [_map_task.options(num_returns=p).remote(reader, path, j, p, None, schema) for j, path in enumerate(s.files.paths)]
+    if entities is not None:
+        files, reader = entities
+        maps += [_map_task.options(num_returns=p).remote(reader, path, j, p, keys, schema) for j, path in enumerate(files.paths)]
+    maps = [m if isinstance(m, list) else [m] for m in maps]
+    return [_reduce_task.remote(group, slots, spine, schema, *[m[i] for m in maps]) for i in range(p)]
 
 
-def partitioned_join(specs: Sequence[ViewSpec], entities_lean: Any, *, entity_bytes: int = 0, partitions: int | None = None) -> list[Any]:
-    """One dataset per group of views: (ordinal, features) blocks, each sorted by ordinal.
+def partitioned_join(specs: Sequence[ViewSpec], entities_lean: tuple[Any, Any], *, entity_bytes: int = 0,
+                     partitions: int | None = None) -> list[list[Any]]:
+    """Per group of views, the refs of the partitions' (ordinal, features) tables, each sorted by ordinal.
 
     Args:
         specs: the views and features asked for.
-        entities_lean: the entity rows' ordinals, timestamps and join keys (a dataset).
+        entities_lean: ``(files, reader)`` of the entity rows' ordinals, timestamps and join keys.
         entity_bytes: the entity data's size (sizes the partitions).
         partitions: shuffle partitions (default from the data size and the CPUs).
     """
@@ -145,7 +180,8 @@ def partitioned_join(specs: Sequence[ViewSpec], entities_lean: Any, *, entity_by
 
 
 def range_join(specs: Sequence[ViewSpec], window: Window, *, partitions: int | None = None) -> Any:
-    """Rows for every distinct (keys, event time) of the views inside ``window``; sort by time and keys after.
+    """A dataset of every distinct (keys, event time) of the views inside ``window``, with features;
+    sort it by time and keys.
 
     Raises:
         InvalidInputError: the views do not share their join keys.
@@ -153,7 +189,7 @@ def range_join(specs: Sequence[ViewSpec], window: Window, *, partitions: int | N
     groups = _groups(specs)
     if len(groups) != 1:
         raise InvalidInputError("retrieval by time range needs views with the same join keys; ask for those views separately")
-    return _shuffle(groups[0], _partitions(specs, 0, partitions), None, window)
+    return ray.data.from_arrow_refs(_shuffle(groups[0], _partitions(specs, 0, partitions), None, window))
 
 
 # ---------------------------------------------------------------------- broadcast path
@@ -235,12 +271,13 @@ def write_ordered(ds: Any, path: str, columns: dict[str, str], sort: list[str], 
     return w.rows
 
 
-def write_merged(entities: Any, results: Sequence[Any], path: str, columns: dict[str, str], schema: pa.Schema) -> int:
-    """Write the entity rows in order with the features of each partitioned result (see module docstring)."""
+def write_merged(entities: Any, results: Sequence[Sequence[Any]], path: str, columns: dict[str, str], schema: pa.Schema) -> int:
+    """Write the entity rows (an ordered dataset) with the features of each group's partition
+    tables (object refs), taking each entity batch's ordinals from every table (see module docstring)."""
     groups = []
-    for ds in results:
+    for refs in results:
         blocks = []
-        for t in ray.get(ds.to_arrow_refs()):
+        for t in ray.get(list(refs)):
             if t.num_rows == 0:
                 continue
             ords = t.column(ORD).to_numpy()

@@ -23,7 +23,7 @@ from raymlops.features.partition import CREATED, FILE_SHIFT, ORD, PART, SIDE, TS
 from raymlops.features.plan import FileSet, ViewSpec, Window
 from raymlops.features.times import arrow_to_us, utc_us
 
-__all__ = ["Reader", "entities_from_table", "read_entities", "read_files", "view_reader"]
+__all__ = ["Reader", "entity_reader", "read_entities", "read_files", "view_reader"]
 
 
 class Reader:
@@ -110,24 +110,14 @@ def view_reader(spec: ViewSpec, schema: pa.Schema, *, side: int = 1, partitions:
                   partitions=partitions, window=window)
 
 
-def read_entities(files: FileSet, layout: pa.Schema, timestamp_col: str, *, keys: list[str] | None = None):
-    """Entity rows in ``layout`` (``__ord``, ``__ts``, then columns), in order.
-
-    With ``keys``, only those columns are read (the lean side of the shuffle).
-    """
+def entity_reader(files: FileSet, layout: pa.Schema, timestamp_col: str, *, keys: list[str] | None = None) -> Reader:
+    """The reader of entity rows in ``layout`` (``__ord``, ``__ts``, then columns); with ``keys``,
+    only those columns (the lean side of the shuffle)."""
     names = [f.name for f in layout if f.name not in (ORD, TS)] if keys is None else keys
     schema = layout if keys is None else pa.schema([layout.field(ORD), layout.field(TS)] + [layout.field(k) for k in keys])
-    reader = Reader(files, schema=schema, rename={c: c for c in names}, times={timestamp_col: TS}, keys={})
-    return read_files(files, reader, ordered=True)
+    return Reader(files, schema=schema, rename={c: c for c in names}, times={timestamp_col: TS}, keys={})
 
 
-def entities_from_table(table: pa.Table, timestamp_col: str) -> tuple[Any, pa.Schema]:
-    """An in-memory entity table (e.g. a DataFrame's) as an ordered dataset in the entity layout."""
-    if timestamp_col not in table.column_names:
-        raise InvalidInputError(f"the entity rows have no timestamp column {timestamp_col!r}; pass the right --timestamp-col")
-    cols = {ORD: pa.array(np.arange(table.num_rows, dtype=np.int64)), TS: utc_us(table.column(timestamp_col), what=f"entity column {timestamp_col!r}")}
-    cols |= {c: table.column(c) for c in table.column_names if c != timestamp_col}
-    t = pa.table(cols)
-    ds = ray.data.from_arrow(t)
-    ds.context.execution_options.preserve_order = True
-    return ds, t.schema
+def read_entities(files: FileSet, layout: pa.Schema, timestamp_col: str):
+    """Entity rows in ``layout``, in order, as a dataset."""
+    return read_files(files, entity_reader(files, layout, timestamp_col), ordered=True)

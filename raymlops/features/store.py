@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from functools import partial
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from raymlops.core import coltypes
 from raymlops.core.config import Settings
@@ -124,7 +126,7 @@ class FeatureStore:
             rows, columns, the output artifact id and the lineage it recorded.
         """
         from raymlops.features import ray_ops  # the Ray shell: imported only when there is data to read
-        from raymlops.features.ray_read import entities_from_table, read_entities
+        from raymlops.features.ray_read import entity_reader, read_entities
 
         selection = self.repo.resolve(features, service=service)
         version = self._version()
@@ -132,6 +134,7 @@ class FeatureStore:
         feature_cols = Repository.columns(selection)
         inputs: dict[str, Artifact] = {"definitions": version}
         bb = ray_ops.BROADCAST_BYTES if broadcast_bytes is None else broadcast_bytes
+        cleanup: list[str] = []
         if entities is None:
             if start is None and end is None:
                 raise InvalidInputError("pass an entity table, or --start and --end to retrieve by time range")
@@ -148,22 +151,22 @@ class FeatureStore:
             all_keys = list(dict.fromkeys(k for s in specs for k in s.join_keys))
             if isinstance(entities, (pd.DataFrame, pa.Table)):
                 table = pa.Table.from_pandas(entities, preserve_index=False) if isinstance(entities, pd.DataFrame) else entities
-                self._ray()
-                full, layout = entities_from_table(table, timestamp_col)
-                _check_entity_keys(layout, specs)
-                lean = full.select_columns([ORD, TS] + all_keys)
-                names, entity_bytes = table.column_names, table.nbytes
-            else:
-                files = files_of(os.fspath(entities))
-                raw = file_schema(files)
-                if timestamp_col not in raw.names:
-                    raise InvalidInputError(f"{entities} has no timestamp column {timestamp_col!r} (it has {', '.join(raw.names)}); pass --timestamp-col")
-                layout = pa.schema([pa.field(ORD, pa.int64()), pa.field(TS, pa.timestamp("us", "UTC"))] + [f for f in raw if f.name != timestamp_col])
-                _check_entity_keys(layout, specs)
-                self._ray()
-                full = read_entities(files, layout, timestamp_col)
-                lean = read_entities(files, layout, timestamp_col, keys=all_keys)
-                names, entity_bytes = raw.names, files.bytes
+                staged = self.settings.home / "features" / "entities" / f"{uuid.uuid4().hex}.parquet"
+                staged.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(table, staged)  # tasks on any node read the rows from the file
+                cleanup.append(str(staged))
+                entities = str(staged)
+            files = files_of(os.fspath(entities))
+            raw = file_schema(files)
+            if timestamp_col not in raw.names:
+                raise InvalidInputError(f"{entities} has no timestamp column {timestamp_col!r} (it has {', '.join(raw.names)}); pass --timestamp-col")
+            layout = pa.schema([pa.field(ORD, pa.int64()), pa.field(TS, pa.timestamp("us", "UTC"))] + [f for f in raw if f.name != timestamp_col])
+            _check_entity_keys(layout, specs)
+            self._ray()
+            full = read_entities(files, layout, timestamp_col)
+            lean = (files, entity_reader(files, layout, timestamp_col, keys=all_keys))
+            names, entity_bytes = raw.names, files.bytes
+            if not cleanup:
                 inputs["entities"] = dataset_artifact(files.uri if os.path.exists(files.uri) else files.paths[0], name="entities")
             columns = {(TS if c == timestamp_col else c): c for c in names} | {c: c for c in feature_cols}
             types = {f.name: f.type for f in layout} | {o: t for s in specs for o, t in s.features.values()}
@@ -176,7 +179,11 @@ class FeatureStore:
                 write = partial(ray_ops.write_merged, full, results, out, columns, schema)
         sources = self._sources(specs)
         inputs |= {f"source:{k}": v for k, v in sources.items()}
-        rows = write()
+        try:
+            rows = write()
+        finally:
+            for path_ in cleanup:
+                os.remove(path_)
         cols = [{"name": f.name, "type": coltypes.from_arrow(f.type) or "string"} for f in schema]
         art = dataset_artifact(out, name=os.path.basename(out), rows=rows, columns=cols, properties={
             "definition_version": version.properties["version"],
