@@ -98,9 +98,12 @@ def _join_partition(group: pa.Table, specs: list[ViewSpec], slots: list[list[str
         entity = _spine(views, spine, keys)
         out = {k: entity.column(k) for k in keys} | {TS: entity.column(TS)}
     for spec, slot_names, rows in views:
-        idx = _lookup(entity, spec, _index(spec, rows)) if rows.num_rows and entity.num_rows else np.full(entity.num_rows, -1)
-        for (out_name, t), slot in zip(spec.features.values(), slot_names):
-            out[out_name] = take_or_null(rows.column(slot), idx) if rows.num_rows else pa.nulls(entity.num_rows, t)
+        if not (rows.num_rows and entity.num_rows):
+            out |= {name: pa.nulls(entity.num_rows, t) for name, t in spec.features.values()}
+            continue
+        idx = _lookup(entity, spec, _index(spec, rows))
+        got = rows.select(slot_names).take(pa.array(idx, mask=idx < 0))  # one gather for the view's columns
+        out |= {name: got.column(slot) for (name, _), slot in zip(spec.features.values(), slot_names)}
     return pa.table(out)
 
 
@@ -116,8 +119,8 @@ def _spine(views, window: Window, keys: list[str]) -> pa.Table:
 
 def _split(table: pa.Table, partitions: int) -> list[pa.Table]:
     """``table`` cut into one table per partition id (rows of partition ``i`` at position ``i``)."""
-    part = table.column(PART).to_numpy()
-    order = np.argsort(part, kind="stable")
+    part = table.column(PART).to_numpy().astype(np.int16 if partitions < 1 << 15 else np.int64)
+    order = np.argsort(part, kind="stable")  # a radix sort for 16-bit values
     bounds = np.searchsorted(part[order], np.arange(partitions + 1))
     table = table.take(pa.array(order))
     return [table.slice(bounds[i], bounds[i + 1] - bounds[i]) for i in range(partitions)]

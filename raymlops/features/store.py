@@ -11,6 +11,7 @@ Example (see ``docs/features.md`` for the whole walk-through)::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 import uuid
@@ -82,14 +83,30 @@ class FeatureStore:
         runtime.init(self.settings)
 
     def _sources(self, specs: Sequence[ViewSpec]) -> dict[str, Artifact]:
+        """A ``Dataset`` artifact per source read, with its content hash.
+
+        Files are re-hashed only when their sizes or modification times changed since the
+        artifact recorded for the same uri (git's stat cache); otherwise that artifact is reused.
+        """
         out = {}
         for s in specs:
             src = self.repo.view(s.name).source
-            if src not in out:
-                path = self.repo.source_path(src)
-                art = dataset_artifact(path, name=src) if "://" not in path else Artifact(type="Dataset", uri=path, name=src)
-                same = [a for a in self.store.get_artifacts(type="Dataset", uri=art.uri) if a.sha256 == art.sha256]
-                out[src] = same[-1] if same else art
+            if src in out:
+                continue
+            path = self.repo.source_path(src)
+            if "://" in path:
+                out[src] = Artifact(type="Dataset", uri=path, name=src)
+                continue
+            uri = f"file://{os.path.abspath(path)}"
+            stat = _stat(s.files.paths)
+            known = [a for a in self.store.get_artifacts(type="Dataset", uri=uri) if a.custom_properties.get("stat") == stat]
+            if known:
+                out[src] = known[-1]
+                continue
+            art = dataset_artifact(path, name=src)
+            art.custom_properties["stat"] = stat
+            same = [a for a in self.store.get_artifacts(type="Dataset", uri=art.uri) if a.sha256 == art.sha256]
+            out[src] = same[-1] if same else art
         return out
 
     # ------------------------------------------------------------------ offline
@@ -293,6 +310,15 @@ class FeatureStore:
                 "materialized_to": format_us(last.get("end_us")), "rows_written": last.get("rows_written"),
             })
         return out
+
+
+def _stat(paths: Sequence[str]) -> str:
+    """Sizes and modification times of files: a cheap fingerprint that says when to re-hash."""
+    h = hashlib.sha256()
+    for p in sorted(paths):
+        st = os.stat(p)
+        h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
 
 
 def _now() -> int:
