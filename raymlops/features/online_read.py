@@ -98,34 +98,38 @@ def read_features(
         InvalidInputError: an entity row lacks a join key, or a key has the wrong type.
     """
     requests: dict[str, list[str]] = {}
+    encoded: dict[tuple, list[str]] = {}
     for view in selection:
+        names = tuple(join_keys[view])
         types = (key_types or {}).get(view, {})
-        keys = []
-        for row in entity_rows:
-            missing = [k for k in join_keys[view] if k not in row]
-            if missing:
-                raise InvalidInputError(f"entity row {dict(row)} lacks join key {', '.join(map(repr, missing))} of feature view {view!r}")
-            keys.append(encode_key([coerce_key(row[k], types.get(k), k) for k in join_keys[view]]))
+        cache_key = (names, tuple(types.get(k) for k in names))
+        keys = encoded.get(cache_key)
+        if keys is None:  # views with the same join keys share the encoded keys
+            keys = encoded[cache_key] = [_encode(row, names, types, view) for row in entity_rows]
         requests[view] = keys
     found = store.read_many(requests)
     out = OnlineResult()
     for view, features in selection.items():
         ttl = ttls.get(view)
+        oldest = now_us - ttl * US if ttl is not None else None
         rows = found[view]
-        fresh = [r is not None and (ttl is None or now_us - r.event_us <= ttl * US) for r in rows]
+        vals = [r.values if r is not None and (oldest is None or r.event_us >= oldest) else None for r in rows]
+        row_status = [NOT_FOUND if r is None else (PRESENT if v is not None else OUTSIDE_MAX_AGE) for r, v in zip(rows, vals)]
+        events = [r.event_us if r is not None else None for r in rows]
         for f in features:
             col = column_name(view, f)
-            values, status = [], []
-            for r, ok in zip(rows, fresh):
-                if r is None or f not in r.values:
-                    values.append(None)
-                    status.append(NOT_FOUND)
-                elif not ok:
-                    values.append(None)
-                    status.append(OUTSIDE_MAX_AGE)
-                else:
-                    values.append(r.values[f])
-                    status.append(PRESENT)
-            out.values[col], out.status[col] = values, status
-            out.event_us[col] = [r.event_us if r is not None else None for r in rows]
+            out.values[col] = [v.get(f) if v is not None else None for v in vals]
+            out.status[col] = [st if v is None or f in v else NOT_FOUND for st, v in zip(row_status, vals)]
+            out.event_us[col] = events
     return out
+
+
+def _encode(row: Mapping[str, Any], names: tuple[str, ...], types: Mapping[str, str], view: str) -> str:
+    try:
+        values = [row[k] for k in names]
+    except KeyError:
+        missing = [k for k in names if k not in row]
+        raise InvalidInputError(f"entity row {dict(row)} lacks join key {', '.join(map(repr, missing))} of feature view {view!r}") from None
+    if len(values) == 1 and type(values[0]) is int and types.get(names[0], "int") == "int":
+        return f"[{values[0]}]"  # the common case, without JSON
+    return encode_key([coerce_key(v, types.get(k), k) for k, v in zip(names, values)])
