@@ -233,7 +233,9 @@ class _Writer:
         self.path, self.schema = path, schema
         os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
         self.tmp = f"{path}.tmp-{os.getpid()}"
-        self.writer = pq.ParquetWriter(self.tmp, schema)
+        # Dictionary-encoding float columns (mostly distinct values) only costs time.
+        dictionary = [f.name for f in schema if not pa.types.is_floating(f.type)]
+        self.writer = pq.ParquetWriter(self.tmp, schema, use_dictionary=dictionary)
         self.rows = 0
 
     def write(self, table: pa.Table, columns: dict[str, str]) -> None:
