@@ -43,7 +43,7 @@ from raymlops.core.errors import InvalidInputError, RaymlopsError
 from raymlops.features.partition import CREATED, ORD, PART, SIDE, TS, canonical_keys, conform, feature_slots, join_schema, partition_ids
 from raymlops.features.pit import AsofIndex, key_array, take_or_null
 from raymlops.features.plan import ViewSpec, Window
-from raymlops.features.ray_read import Reader, read_files, view_reader
+from raymlops.features.ray_read import Reader, chunks, read_files, view_reader
 from raymlops.features.times import US, arrow_to_us
 
 __all__ = ["BROADCAST_BYTES", "broadcast_join", "latest_rows", "partitioned_join", "publish_freshness", "range_join",
@@ -126,11 +126,13 @@ def _split(table: pa.Table, partitions: int) -> list[pa.Table]:
     return [table.slice(bounds[i], bounds[i + 1] - bounds[i]) for i in range(partitions)]
 
 
-def _map(reader: Reader, path: str, index: int, partitions: int, lean: dict[str, pa.DataType] | None, schema: pa.Schema):
-    """Map task: read one file, hash-partition its rows; returns one table per partition."""
+def _map(reader: Reader, unit: tuple, partitions: int, lean: dict[str, pa.DataType] | None, schema: pa.Schema):
+    """Map task: read one work unit (a file or some of its row groups), hash-partition its rows;
+    returns one table per partition."""
+    path, index, groups, first = unit
     batch = pa.table({"path": [path], "index": [index]})
     tables = []
-    for t in reader(batch):
+    for t in reader(batch, groups, first):
         if lean is not None:
             t = canonical_keys(t, list(lean), lean)
             cols = {c: t.column(c) for c in t.column_names}
@@ -154,17 +156,18 @@ _reduce_task = ray.remote(_reduce)
 
 def _shuffle(group: list[ViewSpec], p: int, entities: Any, spine: Window | None) -> list[Any]:
     """Hash-partition the entity rows and the views' rows by key into ``p`` partitions with Ray
-    tasks (one map task per file, ``num_returns=p``), then one reduce task per partition."""
+    tasks (one map task per file or ~1M rows of row groups, ``num_returns=p``), then one reduce
+    task per partition."""
     keys = group[0].join_keys
     fields, slots = feature_slots([[t for _, t in s.features.values()] for s in group])
     schema = join_schema(keys, pa.schema([]), [(f.name, f.type) for f in fields])
     maps = []
     for i, (s, sl) in enumerate(zip(group, slots)):
         reader = view_reader(s, schema, side=i + 1, partitions=p, slots=sl, window=Window(spine.start, spine.end) if spine else None)
-        maps += [_map_task.options(num_returns=p).remote(reader, path, j, p, None, schema) for j, path in enumerate(s.files.paths)]
+        maps += [_map_task.options(num_returns=p).remote(reader, unit, p, None, schema) for unit in chunks(s.files)]
     if entities is not None:
         files, reader = entities
-        maps += [_map_task.options(num_returns=p).remote(reader, path, j, p, keys, schema) for j, path in enumerate(files.paths)]
+        maps += [_map_task.options(num_returns=p).remote(reader, unit, p, keys, schema) for unit in chunks(files)]
     maps = [m if isinstance(m, list) else [m] for m in maps]
     return [_reduce_task.remote(group, slots, spine, schema, *[m[i] for m in maps]) for i in range(p)]
 

@@ -23,7 +23,7 @@ from raymlops.features.partition import CREATED, FILE_SHIFT, ORD, PART, SIDE, TS
 from raymlops.features.plan import FileSet, ViewSpec, Window
 from raymlops.features.times import arrow_to_us, utc_us
 
-__all__ = ["Reader", "entity_reader", "read_entities", "read_files", "view_reader"]
+__all__ = ["Reader", "chunks", "entity_reader", "read_entities", "read_files", "view_reader"]
 
 
 class Reader:
@@ -46,14 +46,14 @@ class Reader:
         self.files, self.schema, self.rename, self.times = files, schema, rename, times
         self.keys, self.side, self.partitions, self.window, self.batch_rows = keys, side, partitions, window, batch_rows
 
-    def _batches(self, path: str) -> Iterator[pa.Table]:
+    def _batches(self, path: str, groups: list[int] | None = None) -> Iterator[pa.Table]:
         fs = self.files.filesystem
         if self.files.format == "parquet":
             f = fs.open_input_file(path) if fs is not None else pa.OSFile(path)
             with f:
                 pf = pq.ParquetFile(f)
                 wanted = [c for c in pf.schema_arrow.names if c in self.rename or c in self.times]
-                for rb in pf.iter_batches(batch_size=self.batch_rows, columns=wanted):
+                for rb in pf.iter_batches(batch_size=self.batch_rows, columns=wanted, row_groups=groups):
                     yield pa.Table.from_batches([rb])
         else:
             stream = fs.open_input_stream(path) if fs is not None else pa.input_stream(path)
@@ -61,10 +61,11 @@ class Reader:
                 for rb in csv.open_csv(stream, read_options=csv.ReadOptions(block_size=16 << 20)):
                     yield pa.Table.from_batches([rb])
 
-    def __call__(self, batch: pa.Table) -> Iterator[pa.Table]:
+    def __call__(self, batch: pa.Table, groups: list[int] | None = None, first_row: int = 0) -> Iterator[pa.Table]:
+        """Read each file of ``batch``; or only Parquet row ``groups`` starting at row ``first_row``."""
         for path, index in zip(batch.column("path").to_pylist(), batch.column("index").to_pylist()):
-            row0 = 0
-            for t in self._batches(path):
+            row0 = first_row
+            for t in self._batches(path, groups):
                 n = t.num_rows
                 if n == 0:
                     continue
@@ -90,6 +91,33 @@ class Reader:
                         table = table.filter(pa.array(keep))
                 if table.num_rows:
                     yield table
+
+
+def chunks(files: FileSet, rows: int = 1 << 20) -> list[tuple[str, int, list[int] | None, int]]:
+    """Work units of at most about ``rows`` rows: ``(path, file index, row groups, first row)``.
+
+    A Parquet file is cut at row-group boundaries (its footer says where); a CSV file is one unit.
+    """
+    out = []
+    for index, path in enumerate(files.paths):
+        if files.format != "parquet":
+            out.append((path, index, None, 0))
+            continue
+        f = files.filesystem.open_input_file(path) if files.filesystem is not None else pa.OSFile(path)
+        with f:
+            meta = pq.ParquetFile(f).metadata
+        groups: list[int] = []
+        first = start = count = 0
+        for g in range(meta.num_row_groups):
+            n = meta.row_group(g).num_rows
+            if groups and count + n > rows:
+                out.append((path, index, groups, start))
+                groups, start, count = [], first, 0
+            groups.append(g)
+            count += n
+            first += n
+        out.append((path, index, groups or None, start))
+    return out
 
 
 def read_files(files: FileSet, reader: Reader, ordered: bool = False):
