@@ -214,6 +214,11 @@ def main() -> None:
     runs = 1 if big else 3
     ours = run_raymlops(data, os.path.join(folder, "home"), os.path.join(folder, "ours.parquet"), runs)
     figures["raymlops"] = ours | dict(zip(("hash", "rows_out"), output_hash(os.path.join(folder, "ours.parquet")))) if not big else ours
+    if big:
+        from ray._private.internal_api import memory_summary  # the object store's spill counters
+
+        summary = memory_summary(stats_only=True)
+        figures["object_store"] = [line.strip() for line in summary.splitlines() if "Spilled" in line or "Restored" in line or "Objects consumed" in line]
     if not big:
         duck = run_duckdb(data, os.path.join(folder, "duckdb.parquet"), runs)
         figures["duckdb_asof"] = duck | dict(zip(("hash", "rows_out"), output_hash(os.path.join(folder, "duckdb.parquet"))))
