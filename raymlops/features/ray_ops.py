@@ -13,8 +13,9 @@ Point-in-time join with an entity table:
    Keys therefore always meet; nothing depends on which file or block a row was read
    into, or on time windows. The object store spills map outputs to disk when they do
    not fit in memory. (Ray Data's own hash shuffle, ``groupby().map_groups``, was the
-   first version: it coalesces up to 1 GiB of input into one map task and took 46 s
-   where these tasks take under 10 s on the benchmark's 1M x 5M rows.)
+   first version: it coalesces up to 1 GiB of shuffle input into one map task, so its
+   join phase took 31-46 s on the benchmark's 1M x 5M rows where these tasks take
+   9-16 s, measured on the same shared 2-core machine.)
 2. **Broadcast path.** When the feature files are small (``broadcast_bytes``), the
    views' rows are read with Ray Data, indexed once, put in the object store, and every
    entity block is joined where it is read (order kept, no shuffle).
