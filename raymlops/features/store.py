@@ -1,6 +1,17 @@
 """The feature store: one object for apply, training sets, materialization and online reads.
 
-Example (see ``docs/features.md`` for the whole walk-through)::
+Example:
+    >>> import tempfile
+    >>> from raymlops.features.sample import write_driver_repo
+    >>> d = tempfile.mkdtemp()
+    >>> paths = write_driver_repo(d, drivers=3, hours=2, trips=5)
+    >>> fs = FeatureStore(paths["repo"], settings=Settings.resolve(home=d + "/home", env={}), online="memory://doc")
+    >>> fs.apply()["version"], fs.apply()["changed"]
+    (1, [])
+    >>> fs.get_online_features({"driver_id": 1000}, features=["driver_daily:rating"]).to_dict()
+    {'features': {'driver_daily__rating': None}, 'status': {'driver_daily__rating': 'NOT_FOUND'}}
+
+The whole walk-through (``docs/features.md``), with Ray doing the reading::
 
     fs = FeatureStore("repo.yaml")
     fs.apply()                                                   # validate, record a version

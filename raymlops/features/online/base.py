@@ -9,6 +9,7 @@ overlapping windows and write blocks in any order. Each backend stores a row as
 as JSON, so a backend compares versions as plain strings (SQL ``>=``, a Lua ``>=``).
 
 Example:
+    >>> from raymlops.features.times import NAT
     >>> row = OnlineRow(event_us=5, created_us=NAT, pos=2, values={"rate": 0.5})
     >>> decode_row(encode_row(row)) == row
     True
@@ -27,7 +28,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from raymlops.features.times import NAT  # noqa: F401 - the doctest's missing created time
 
 __all__ = ["OnlineRow", "OnlineStore", "VERSION_WIDTH", "decode_row", "encode_key", "encode_row"]
 

@@ -4,6 +4,15 @@ The conditional write is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` stat
 so SQLite itself keeps the newest version. Reads are one indexed ``IN`` query per view.
 The stdlib ``sqlite3`` driver is used directly: on the serving path SQLAlchemy's
 per-statement overhead would be most of the latency.
+
+Example:
+    >>> import os, tempfile
+    >>> from raymlops.features.online.base import OnlineRow
+    >>> s = SqliteOnlineStore(os.path.join(tempfile.mkdtemp(), "online.db"))
+    >>> s.write("v", {"[7]": OnlineRow(event_us=3, created_us=0, pos=0, values={"x": 2.5})})
+    1
+    >>> s.read("v", ["[7]", "[8]"])
+    [OnlineRow(event_us=3, created_us=0, pos=0, values={'x': 2.5}), None]
 """
 
 from __future__ import annotations
