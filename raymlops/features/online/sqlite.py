@@ -50,6 +50,10 @@ class SqliteOnlineStore(OnlineStore):
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
+        # Reads go through memory-mapped pages and a 256 MiB page cache, not a read() per page:
+        # a batch of 100 entities x 5 views is about 2,000 B-tree page visits.
+        self._conn.execute(f"PRAGMA mmap_size={8 << 30}")
+        self._conn.execute("PRAGMA cache_size=-262144")
         self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
