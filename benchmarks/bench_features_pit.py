@@ -215,9 +215,10 @@ def main() -> None:
     ours = run_raymlops(data, os.path.join(folder, "home"), os.path.join(folder, "ours.parquet"), runs)
     figures["raymlops"] = ours | dict(zip(("hash", "rows_out"), output_hash(os.path.join(folder, "ours.parquet")))) if not big else ours
     if big:
+        import ray
         from ray._private.internal_api import memory_summary  # the object store's spill counters
 
-        summary = memory_summary(stats_only=True)
+        summary = memory_summary(ray.get_runtime_context().gcs_address, stats_only=True)
         figures["object_store"] = [line.strip() for line in summary.splitlines() if "Spilled" in line or "Restored" in line or "Objects consumed" in line]
     if not big:
         duck = run_duckdb(data, os.path.join(folder, "duckdb.parquet"), runs)
