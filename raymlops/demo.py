@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from raymlops.core.config import Settings
+from raymlops.monitoring.live import reference_attachment
 
 __all__ = ["run_demo"]
 
@@ -55,7 +56,7 @@ def _serving_chapter(
     champion = reg.get(f"{MODEL}@champion")["version"]
     X, y = prep.xy("train")
     challenger_model = fit_on_features(prep.transform, make_estimator("linear", "classification", {"C": 0.3}), X, y)
-    challenger = reg.register(challenger_model, MODEL, input_example=X.head(), reference=X, description="challenger: a more regularised linear model")["version"]
+    challenger = reg.register(challenger_model, MODEL, input_example=X.head(), attachments=reference_attachment(challenger_model, X), description="challenger: a more regularised linear model")["version"]
     _, blessing, _ = trainer.evaluate_and_bless(MODEL, challenger, prep, metric="accuracy", max_drop=0.02)
     reg.set_alias(MODEL, challenger, "challenger", reason="demo challenger")
     say(f"challenger {MODEL}@{challenger}: {blessing['verdict']} against the champion ({blessing['baseline']})")

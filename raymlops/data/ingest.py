@@ -15,7 +15,8 @@ from typing import Any
 from raymlops.core.config import Settings
 from raymlops.core.errors import InvalidInputError
 from raymlops.metadata import Artifact, Execution, MetadataAPI
-from raymlops.registry.blobs import sha256_file
+from raymlops.artifacts import sha256_file
+from raymlops.core import coltypes
 
 __all__ = ["SKLEARN_DATASETS", "ingest_sklearn", "record_file", "load_sklearn_frame"]
 
@@ -70,13 +71,11 @@ def record_file(
 def ingest_sklearn(name: str, *, settings: Settings | None = None, store: MetadataAPI | None = None) -> Artifact:
     """Write a bundled scikit-learn dataset to CSV under ``home/datasets`` and record it."""
     from raymlops.metadata import connect
-    from raymlops.registry.signature import dtype_to_type
-
     settings = settings or Settings.resolve()
     store = store or connect(settings)
     df = load_sklearn_frame(name)
     out = settings.ensure_home() / "datasets" / f"{name}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out, index=False)
-    cols = [{"name": c, "type": dtype_to_type(df[c].dtype)} for c in df.columns]
+    cols = [{"name": c, "type": coltypes.from_pandas(df[c].dtype)} for c in df.columns]
     return record_file(out, store=store, source_uri=f"sklearn://load_{name}", rows=len(df), columns=cols, name=name)

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from raymlops.core.config import Settings
-from raymlops.data.artifacts import dataset_artifact, files_of
+from raymlops.artifacts import files_of
+from raymlops.data.artifacts import dataset_artifact
 from raymlops.sketches import Profile
 from raymlops.data.schema import Schema
 from raymlops.data.sources import DataUnusableError, read_dataset, resolve_source
@@ -136,7 +137,7 @@ class DataPipeline:
             with self.store.run_execution("Ingest", name=art.name, contexts=[self.context]) as step:
                 step.add_output(art, role="raw")
             return art
-        from raymlops.data.artifacts import sha256_paths
+        from raymlops.artifacts import sha256_paths
 
         art = Artifact(
             type="Dataset",
@@ -180,7 +181,7 @@ class DataPipeline:
     ) -> tuple[Schema, Artifact]:
         """Load the schema at ``schema_path`` or infer one (saved to ``save_to``)."""
         from raymlops.data.ray_ops import infer_schema_dataset
-        from raymlops.registry.blobs import sha256_file
+        from raymlops.artifacts import sha256_file
 
         if schema_path is not None:
             schema = Schema.load(schema_path)
@@ -390,7 +391,7 @@ class DataPipeline:
     ) -> tuple[Any, dict[str, Any], Artifact]:
         """Fit the feature transform on the training split and store it as an artifact."""
         from raymlops.data.features import build_feature_transform
-        from raymlops.registry import BlobStore, dumps_model
+        from raymlops.artifacts import BlobStore, dumps_model
 
         df = self.load(train)
         with self.store.run_execution(

@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from raymlops.core.config import Settings
-from raymlops.monitoring.live import DriftMonitor
+from raymlops.monitoring.live import DriftMonitor, load_reference
 
 __all__ = ["MonitorActor", "get_monitor", "monitor_name", "DEFAULT_CONFIG"]
 
@@ -168,7 +168,7 @@ class MonitorActor:
         def load() -> Any:
             from raymlops.registry import ModelRegistry
 
-            return ModelRegistry.connect(self.settings).reference_profile(f"{self.model}@{version}")
+            return load_reference(ModelRegistry.connect(self.settings), f"{self.model}@{version}")
 
         try:
             prof = await asyncio.to_thread(load)

@@ -43,6 +43,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from collections import deque
@@ -56,12 +57,25 @@ from raymlops.core.errors import InvalidInputError
 from raymlops.monitoring.concept import ConceptDriftMonitor
 from raymlops.monitoring.presets import PRESETS, ColumnDrift, judge, judge_column
 
-__all__ = ["ReplicaSketcher", "DriftMonitor", "Alert", "PREDICTION", "reference_profile", "STATE_FORMAT"]
+__all__ = [
+    "PREDICTION",
+    "REFERENCE_ATTACHMENT",
+    "STATE_FORMAT",
+    "Alert",
+    "DriftMonitor",
+    "ReplicaSketcher",
+    "load_reference",
+    "reference_attachment",
+    "reference_profile",
+]
 
 PREDICTION = "prediction"
 """The column holding the model's predictions in references and windows."""
 
 STATE_FORMAT = "raymlops.drift_monitor/1"
+
+REFERENCE_ATTACHMENT = "reference_profile"
+"""The name of the registry attachment that holds a version's reference profile."""
 
 
 def reference_profile(model: Any, frame: Any, *, relative_accuracy: float = 0.01) -> Profile:
@@ -80,6 +94,26 @@ def reference_profile(model: Any, frame: Any, *, relative_accuracy: float = 0.01
     prof = Profile(relative_accuracy=relative_accuracy)
     prof.update(frame.assign(**{PREDICTION: _predictions(model.predict(frame))}))
     return prof
+
+
+def reference_attachment(model: Any, frame: Any) -> dict[str, bytes]:
+    """The registry attachment of a new version: its reference profile as JSON bytes.
+
+    Pass it to ``ModelRegistry.register(..., attachments=...)``; the monitor reads it back
+    with :func:`load_reference`.
+    """
+    prof = reference_profile(model, frame)
+    return {REFERENCE_ATTACHMENT: json.dumps(prof.to_dict(), allow_nan=False).encode()}
+
+
+def load_reference(registry: Any, ref: str) -> Profile | None:
+    """The reference profile attached to ``ref`` (a :class:`~raymlops.registry.ModelRegistry`), or None.
+
+    Raises:
+        ArtifactIntegrityError: the stored profile does not match its recorded hash.
+    """
+    data = registry.attachment(ref, REFERENCE_ATTACHMENT)
+    return None if data is None else Profile.from_dict(json.loads(data))
 
 
 def _predictions(values: Any) -> Any:

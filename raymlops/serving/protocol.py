@@ -24,28 +24,32 @@ Status codes of ``POST /v1/models/{name}:predict``:
                            detail ``{"instance": i, "field": f, "problem": "..."}``
 =====  ==================  =============================================================
 
-Types follow the model signature (:mod:`raymlops.registry.signature`): ``double`` takes
-a JSON number (an integer too); ``long`` an integer in the int64 range (a number with no
-fraction such as ``3.0`` too); ``boolean`` only ``true``/``false`` (JSON ``true`` is not a
-number and ``1`` is not a boolean); ``string`` only a string. ``null`` is not a value of
-any type. ``NaN``, ``Infinity`` and ``-Infinity``, which Python's :mod:`json` accepts but
-JSON does not, and numbers that overflow a double (``1e999``) are rejected per field with
-422. Validated instances become a :class:`pandas.DataFrame` with the signature's columns
-in order and dtypes ``int64``, ``float64``, ``bool`` and ``object``.
+Types follow the model signature, in the project's column types
+(:mod:`raymlops.core.coltypes`; older signatures' ``double``, ``long`` and ``boolean`` are
+read as ``float``, ``int`` and ``bool``): ``float`` takes a JSON number (an integer too);
+``int`` an integer in the int64 range (a number with no fraction such as ``3.0`` too);
+``bool`` only ``true``/``false`` (JSON ``true`` is not a number and ``1`` is not a
+boolean); ``string`` only a string; ``datetime`` an ISO 8601 string (naive means UTC).
+``null`` is not a value of any type. ``NaN``, ``Infinity`` and ``-Infinity``, which
+Python's :mod:`json` accepts but JSON does not, and numbers that overflow a double
+(``1e999``) are rejected per field with 422. Validated instances become a
+:class:`pandas.DataFrame` with the signature's columns in order and dtypes ``int64``,
+``float64``, ``bool``, ``object`` and ``datetime64[us]``.
 
 Example:
-    >>> sig = {"inputs": [{"name": "age", "type": "double"}, {"name": "city", "type": "string"}]}
+    >>> sig = {"inputs": [{"name": "age", "type": "float"}, {"name": "city", "type": "string"}]}
     >>> parse_predict_request(b'{"instances": [{"age": 31, "city": "Oslo"}]}', sig).dtypes.astype(str).tolist()
     ['float64', 'object']
     >>> try:
     ...     parse_predict_request(b'{"instances": [{"age": "abc", "city": "Oslo"}]}', sig)
     ... except ClientError as e:
     ...     print(e.http_status, e.details)
-    422 [{'instance': 0, 'field': 'age', 'problem': "expected double, got string 'abc'"}]
+    422 [{'instance': 0, 'field': 'age', 'problem': "expected float, got string 'abc'"}]
 """
 
 from __future__ import annotations
 
+import datetime
 import hmac
 import json
 import math
@@ -57,8 +61,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from raymlops.core.errors import NotFoundError, RaymlopsError
-from raymlops.registry.signature import SIGNATURE_TYPES
+from raymlops.core import coltypes
+from raymlops.core.errors import InvalidInputError, NotFoundError, RaymlopsError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -292,13 +296,17 @@ def _signature_inputs(signature: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
     out: list[tuple[str, str]] = []
     for spec in inputs:
-        ok = isinstance(spec, Mapping) and isinstance(spec.get("name"), str) and spec.get("type") in SIGNATURE_TYPES
+        ok = isinstance(spec, Mapping) and isinstance(spec.get("name"), str)
+        try:
+            typ = coltypes.canonical(spec.get("type")) if ok else ""
+        except InvalidInputError:
+            ok = False
         if not ok:
             raise SignatureError(
                 f"invalid signature input {spec!r}: each input is "
-                f"{{'name': str, 'type': one of {', '.join(SIGNATURE_TYPES)}}}"
+                f"{{'name': str, 'type': one of {', '.join(coltypes.COLUMN_TYPES)}}}"
             )
-        out.append((spec["name"], spec["type"]))
+        out.append((spec["name"], typ))
     names = [n for n, _ in out]
     if len(set(names)) != len(names):
         raise SignatureError(f"the model signature names an input twice: {names}")
@@ -308,23 +316,23 @@ def _signature_inputs(signature: Mapping[str, Any]) -> list[tuple[str, str]]:
 def _convert(v: Any, typ: str) -> tuple[Any, str | None]:
     """The value converted to the signature type, or a problem text."""
     t = type(v)
-    if typ == "double":
+    if typ == "float":
         if t is float:
             return v, None
         if t is int:
             return float(v), None
         if t is _Unnumber:
-            return None, f"expected a finite double, got {v.describe()}"
-    elif typ == "long":
+            return None, f"expected a finite float, got {v.describe()}"
+    elif typ == "int":
         if t is int:
             if _INT64[0] <= v <= _INT64[1]:
                 return v, None
-            return None, f"expected long, got {_kind(v)} (out of the int64 range)"
+            return None, f"expected int, got {_kind(v)} (out of the int64 range)"
         if t is float:
             if v.is_integer() and _INT64[0] <= v < 2.0**63:
                 return int(v), None
-            return None, f"expected long, got {_kind(v)}" + ("" if v.is_integer() else " (has a fraction)")
-    elif typ == "boolean":
+            return None, f"expected int, got {_kind(v)}" + ("" if v.is_integer() else " (has a fraction)")
+    elif typ == "bool":
         if t is bool:
             return v, None
     elif typ == "string":
@@ -332,7 +340,21 @@ def _convert(v: Any, typ: str) -> tuple[Any, str | None]:
             if _is_unicode(v):
                 return v, None
             return None, "expected string, got a string with a lone surrogate (not valid Unicode)"
+    elif typ == "datetime":
+        if t is str:
+            try:
+                return np.datetime64(_iso_utc(v), "us"), None
+            except ValueError:
+                return None, f"expected an ISO 8601 date-time, got string {v[:40]!r}"
     return None, f"expected {typ}, got {_kind(v)}"
+
+
+def _iso_utc(text: str) -> datetime.datetime:
+    """An ISO 8601 date-time as naive UTC (an offset is converted; naive means UTC)."""
+    parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return parsed
 
 
 def _validate_instances(instances: list[Any], inputs: list[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -378,7 +400,7 @@ def _validate_instances(instances: list[Any], inputs: list[tuple[str, str]]) -> 
     return rows
 
 
-_DTYPES = {"double": np.float64, "long": np.int64, "boolean": np.bool_, "string": object}
+_DTYPES = {t: coltypes.numpy_dtype(t) for t in coltypes.COLUMN_TYPES}
 
 
 def _frame(rows: list[dict[str, Any]], inputs: list[tuple[str, str]]) -> pd.DataFrame:
@@ -421,8 +443,8 @@ def parse_predict_request(
         as_frame: return a DataFrame (default) or a list of dicts in signature order.
 
     Returns:
-        A DataFrame with the signature's columns in order and dtypes int64 (long),
-        float64 (double), bool (boolean) and object (string); or the converted instances.
+        A DataFrame with the signature's columns in order and dtypes int64 (int),
+        float64 (float), bool, object (string) and datetime64[us]; or the converted instances.
 
     Raises:
         ClientError: 400, 413 or 422 as in the module docstring, for any bad body.

@@ -136,12 +136,12 @@ class ModelServer:
         """Sketch inputs and predictions per window; flush them to the model's monitor actor."""
         from raymlops.sketches import NumericSketch
         from raymlops.monitoring.actor import DEFAULT_CONFIG, get_monitor
-        from raymlops.monitoring.live import ReplicaSketcher
+        from raymlops.monitoring.live import ReplicaSketcher, load_reference
         from raymlops.registry import ModelRegistry
 
         self.flush_s = float(config.pop("flush_s", 2.0))
         config = {**DEFAULT_CONFIG, **config}
-        ref = ModelRegistry.connect(self.settings).reference_profile(f"{self.runner.model_name}@{self.runner.version}")
+        ref = load_reference(ModelRegistry.connect(self.settings), f"{self.runner.model_name}@{self.runner.version}")
         kinds = {}
         if ref is not None:  # sketch each column the way the reference did, so they compare
             kinds = {c: "numeric" if isinstance(s, NumericSketch) else "categorical" for c, s in ref.columns.items()}

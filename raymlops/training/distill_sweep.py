@@ -21,6 +21,7 @@ import numpy as np
 from raymlops.core.errors import InvalidInputError
 from raymlops.training import distill as D
 from raymlops.training.models import compose
+from raymlops.monitoring.live import reference_attachment
 
 __all__ = ["default_distill_space", "fit_student", "distill_trainable", "distill_sweep"]
 
@@ -210,7 +211,7 @@ def distill_sweep(
         student,
         name,
         input_example=X_tr.head(5),
-        reference=X_tr,
+        attachments=reference_attachment(student, X_tr),
         run=best["run_id"],
         description=f"student of {out['teacher']} (t={best['temperature']}, alpha={best['alpha']:.3f}, capacity={best['capacity']})",
         metadata={

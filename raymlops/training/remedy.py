@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from raymlops.core.errors import InvalidInputError
 from raymlops.training import remediate as R
 from raymlops.training.models import compose, fit_on_features, make_estimator
+from raymlops.monitoring.live import reference_attachment
 
 __all__ = ["SliceThresholdModel", "remediate", "METHODS", "parse_slice"]
 
@@ -156,7 +157,7 @@ def remediate(
                 fixed,
                 register,
                 input_example=X_tr.head(5),
-                reference=X_tr,
+                attachments=reference_attachment(fixed, X_tr),
                 run=step.execution.id,
                 description=f"{method} remediation of {out['model']} for slice {out['slice']}",
                 metadata={"task": "classification", "target": target, "remediation": {"method": method, "slice": out["slice"]}},

@@ -31,6 +31,7 @@ from raymlops.registry import ModelRegistry, validate_name
 from raymlops.tracking import start_run
 from raymlops.training import metrics as M
 from raymlops.training.models import check_target, fit_on_features, make_estimator
+from raymlops.monitoring.live import reference_attachment
 
 __all__ = ["Trainer", "TrainResult", "hgb_trainable", "default_space", "Prepared"]
 
@@ -273,7 +274,7 @@ class Trainer:
             model,
             name,
             input_example=X_tr.head(5),
-            reference=X_tr,
+            attachments=reference_attachment(model, X_tr),
             run=run_id,
             description=f"{label} for {target!r} ({task}), best by validation {m.name}",
             metadata={"task": task, "target": target, "metric": m.name, "validation": {m.name: val_score}, "selected": label},
@@ -320,7 +321,7 @@ class Trainer:
         specs = [_slice_spec(X_te, s) if isinstance(s, str) else s for s in slices]
         names = _metric_names(prep.task, m.name)
         cand = E.evaluate(candidate_model, X_te, y_te, metrics=names, slices=specs)
-        champion = self.store.get_aliases(name).get("champion")
+        champion = self.registry.versions.get_aliases(name).get("champion")
         baseline = None
         baseline_note = "no champion yet: change thresholds skipped"
         if champion is not None and champion != version:
@@ -354,10 +355,11 @@ class Trainer:
         path = self.settings.home / "evaluations" / f"{name}-{version}-{dt.datetime.now().strftime('%Y%m%d%H%M%S%f')}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2, default=_json_default))
-        from raymlops.registry.blobs import sha256_file
+        from raymlops.artifacts import sha256_file
 
+        failed = [c.get("message") for c in blessing.to_dict()["failed"]]
         with self.store.run_execution("Evaluate", name=f"evaluate {name}@{version}", inputs=inputs) as step:
-            step.add_output(
+            blessing_art = step.add_output(
                 Artifact(
                     type="Blessing",
                     uri=f"file://{path}",
@@ -367,12 +369,15 @@ class Trainer:
                         "verdict": blessing.verdict,
                         "model_name": name,
                         "version": version,
-                        "failed": [c.get("message") for c in blessing.to_dict()["failed"]],
+                        "failed": failed,
                         "baseline": baseline_note,
                     },
                 ),
                 role="blessing",
             )
+        self.registry.record_verdict(
+            name, version, blessing.verdict, failed=failed, report=blessing_art.uri, artifact_id=blessing_art.id
+        )
         bl = blessing.to_dict()
         bl["baseline"] = baseline_note
         bl["report"] = str(path)

@@ -23,6 +23,7 @@ from raymlops.registry import ModelRegistry
 from raymlops.serving.controller import get_controller
 from raymlops.serving.gates import ErrorRateGate
 from raymlops.serving.rollout import RolloutPlan
+from raymlops.monitoring.live import reference_attachment
 
 GATE_S = 2.0
 MODELS = ("stick", "shd", "shd0", "gate", "bg", "kill", "bad", "route", "mon", "recr")
@@ -49,7 +50,8 @@ def serving(ray_session):
     for name in MODELS:
         for C in (1.0, 0.5, 0.2):
             ref = X if name != "mon" else pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})
-            reg.register(LogisticRegression(C=C).fit(X, y), name, input_example=X.head(), reference=ref)
+            model = LogisticRegression(C=C).fit(X, y)
+            reg.register(model, name, input_example=X.head(), attachments=reference_attachment(model, ref))
     port = _free_port()
     url = deploy(ray_session, port=port, gate_interval_s=GATE_S, ingress_replicas=2)
     ctl = get_controller(ray_session)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from raymlops.metadata import connect
+from raymlops.tracking import MetricStore
 from raymlops.registry import ModelRegistry, PromotionRefusedError
 from raymlops.training.evaluate import Threshold
 from raymlops.training.models import compose, make_estimator
@@ -54,7 +55,7 @@ def test_a_sweep_of_4_trials_records_4_runs_and_registers_the_best_with_lineage(
         ex = store.get_execution(r["id"])
         assert ex.state == "COMPLETE"
         assert {"learning_rate", "max_leaf_nodes", "seed"} <= set(ex.properties["params"])
-        hist = store.get_metric_history(r["id"], "accuracy")
+        hist = store.extension(MetricStore).get_metric_history(r["id"], "accuracy")
         assert len(hist) >= 1 and [h["step"] for h in hist] == sorted(h["step"] for h in hist)
     # the registered model is an output of one of the recorded runs, whose lineage reaches the raw file
     rec = trainer.registry.get(f"planted@{result.version}")

@@ -83,13 +83,29 @@ def test_body_may_be_str_bytearray_or_memoryview():
         assert len(parse_predict_request(b, SIG)) == 1
 
 
+def test_signatures_written_before_the_one_vocabulary_read_the_same():
+    old = {"inputs": [{"name": "a", "type": "double"}, {"name": "n", "type": "long"}, {"name": "b", "type": "boolean"}]}
+    new = {"inputs": [{"name": "a", "type": "float"}, {"name": "n", "type": "int"}, {"name": "b", "type": "bool"}]}
+    body = b'{"instances": [{"a": 1, "n": 2, "b": true}]}'
+    pd.testing.assert_frame_equal(parse_predict_request(body, old), parse_predict_request(body, new))
+
+
+def test_datetime_inputs_take_iso_strings_naive_meaning_utc():
+    sig = {"inputs": [{"name": "t", "type": "datetime"}]}
+    df = parse_predict_request(b'{"instances": [{"t": "2026-01-02T03:04:05"}, {"t": "2026-01-02T04:04:05+01:00"}]}', sig)
+    assert str(df["t"].dtype) == "datetime64[us]" and df["t"].nunique() == 1
+    with pytest.raises(ClientError) as exc:
+        parse_predict_request(b'{"instances": [{"t": "yesterday"}]}', sig)
+    assert exc.value.details[0]["problem"] == "expected an ISO 8601 date-time, got string 'yesterday'"
+
+
 def test_long_bounds_and_integral_floats():
     ok = parse_predict_request(body({"instances": [{**GOOD, "visits": 2**63 - 1}, {**GOOD, "visits": -(2**63)}]}), SIG)
     assert ok["visits"].tolist() == [2**63 - 1, -(2**63)]
     err = rejected(body({"instances": [{**GOOD, "visits": 2**63}]}), 422)
     assert "int64" in err.details[0]["problem"]
     err = rejected(body({"instances": [{**GOOD, "visits": 2.5}]}), 422)
-    assert err.details[0]["problem"] == "expected long, got number 2.5 (has a fraction)"
+    assert err.details[0]["problem"] == "expected int, got number 2.5 (has a fraction)"
 
 
 # --------------------------------------------------------------------------- 400
@@ -170,14 +186,14 @@ def test_instances_that_are_not_objects_are_named():
 @pytest.mark.parametrize(
     "field, value, problem",
     [
-        ("age", "abc", "expected double, got string 'abc'"),
-        ("age", True, "expected double, got boolean true"),
-        ("age", None, "expected double, got null"),
-        ("age", [1.0], "expected double, got array"),
-        ("visits", "3", "expected long, got string '3'"),
-        ("visits", False, "expected long, got boolean false"),
-        ("member", 1, "expected boolean, got integer 1"),
-        ("member", "true", "expected boolean, got string 'true'"),
+        ("age", "abc", "expected float, got string 'abc'"),
+        ("age", True, "expected float, got boolean true"),
+        ("age", None, "expected float, got null"),
+        ("age", [1.0], "expected float, got array"),
+        ("visits", "3", "expected int, got string '3'"),
+        ("visits", False, "expected int, got boolean false"),
+        ("member", 1, "expected bool, got integer 1"),
+        ("member", "true", "expected bool, got string 'true'"),
         ("city", 5, "expected string, got integer 5"),
         ("city", {"a": 1}, "expected string, got object"),
     ],
@@ -213,7 +229,7 @@ def test_missing_and_extra_fields_are_all_listed():
         {"instance": 0, "field": "town", "problem": "unexpected field: not an input of the model"},
         {"instance": 0, "field": "zip", "problem": "unexpected field: not an input of the model"},
     ]
-    assert "age: double, visits: long, member: boolean, city: string" in err.message
+    assert "age: float, visits: int, member: bool, city: string" in err.message
 
 
 def test_lone_surrogates_are_rejected_and_details_stay_encodable():

@@ -3,14 +3,17 @@
 ``types`` holds artifact, execution and context types with their typed properties;
 ``artifacts``, ``executions`` and ``contexts`` their instances; ``events`` link artifacts
 to executions (INPUT/OUTPUT); ``attributions`` and ``associations`` put artifacts and
-executions in contexts. ``metrics`` keeps the step history of run metrics; the
-``model_*`` tables are the registry's versions and aliases.
+executions in contexts.
+
+Packages above keep their own tables in the same database (the registry's versions and
+aliases, the tracker's metric history): they define them on :data:`metadata_obj`, so
+their foreign keys can name ``artifacts.id`` and ``executions.id``, and create them
+through :class:`~raymlops.metadata.extensions.StoreExtension`.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -23,18 +26,34 @@ from sqlalchemy import (
 )
 from sqlalchemy import Table as _Table
 
+__all__ = [
+    "CORE_TABLES",
+    "SCHEMA_VERSION",
+    "artifacts",
+    "associations",
+    "attributions",
+    "contexts",
+    "events",
+    "executions",
+    "metadata_obj",
+    "schema_version",
+    "table",
+    "types",
+]
+
 SCHEMA_VERSION = 1
 
 metadata_obj = MetaData()
 
 
-def _table(name: str, *cols, **kw) -> _Table:
+def table(name: str, *cols, **kw) -> _Table:
+    """A table in the store's database (on :data:`metadata_obj`)."""
     return _Table(name, metadata_obj, *cols, **kw)
 
 
-schema_version = _table("schema_version", Column("version", Integer, primary_key=True))
+schema_version = table("schema_version", Column("version", Integer, primary_key=True))
 
-types = _table(
+types = table(
     "types",
     Column("id", Integer, primary_key=True),
     Column("kind", String(16), nullable=False),  # artifact | execution | context
@@ -43,7 +62,7 @@ types = _table(
     UniqueConstraint("kind", "name", name="uq_types_kind_name"),
 )
 
-artifacts = _table(
+artifacts = table(
     "artifacts",
     Column("id", Integer, primary_key=True),
     Column("type_id", Integer, ForeignKey("types.id"), nullable=False),
@@ -60,7 +79,7 @@ artifacts = _table(
     Index("ix_artifacts_uri", "uri"),
 )
 
-executions = _table(
+executions = table(
     "executions",
     Column("id", Integer, primary_key=True),
     Column("type_id", Integer, ForeignKey("types.id"), nullable=False),
@@ -74,7 +93,7 @@ executions = _table(
     Index("ix_executions_type", "type_id"),
 )
 
-events = _table(
+events = table(
     "events",
     Column("id", Integer, primary_key=True),
     Column("artifact_id", Integer, ForeignKey("artifacts.id"), nullable=False),
@@ -86,7 +105,7 @@ events = _table(
     Index("ix_events_execution", "execution_id", "type", "artifact_id"),
 )
 
-contexts = _table(
+contexts = table(
     "contexts",
     Column("id", Integer, primary_key=True),
     Column("type_id", Integer, ForeignKey("types.id"), nullable=False),
@@ -97,64 +116,19 @@ contexts = _table(
     UniqueConstraint("type_id", "name", name="uq_contexts_type_name"),
 )
 
-attributions = _table(
+attributions = table(
     "attributions",
     Column("context_id", Integer, ForeignKey("contexts.id"), primary_key=True),
     Column("artifact_id", Integer, ForeignKey("artifacts.id"), primary_key=True),
     Index("ix_attributions_artifact", "artifact_id"),
 )
 
-associations = _table(
+associations = table(
     "associations",
     Column("context_id", Integer, ForeignKey("contexts.id"), primary_key=True),
     Column("execution_id", Integer, ForeignKey("executions.id"), primary_key=True),
     Index("ix_associations_execution", "execution_id"),
 )
 
-metrics = _table(
-    "metrics",
-    Column("id", Integer, primary_key=True),
-    Column("execution_id", Integer, ForeignKey("executions.id"), nullable=False),
-    Column("key", String(255), nullable=False),
-    Column("step", Integer, nullable=False),
-    Column("value", Float, nullable=False),
-    Column("time", Float, nullable=False),
-    Index("ix_metrics_execution_key", "execution_id", "key", "step"),
-)
-
-model_versions = _table(
-    "model_versions",
-    Column("id", Integer, primary_key=True),
-    Column("name", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("artifact_id", Integer, ForeignKey("artifacts.id"), nullable=False),
-    Column("sha256", String(64), nullable=False),
-    Column("signature", Text, nullable=False, default="{}"),
-    Column("description", Text),
-    Column("metadata", Text, nullable=False, default="{}"),
-    Column("run_id", Integer, ForeignKey("executions.id")),
-    Column("create_time", Float, nullable=False),
-    UniqueConstraint("name", "version", name="uq_model_versions_name_version"),
-)
-
-model_aliases = _table(
-    "model_aliases",
-    Column("name", String(64), primary_key=True),
-    Column("alias", String(64), primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("update_time", Float, nullable=False),
-)
-
-alias_history = _table(
-    "alias_history",
-    Column("id", Integer, primary_key=True),
-    Column("name", String(64), nullable=False),
-    Column("alias", String(64), nullable=False),
-    Column("from_version", Integer),
-    Column("to_version", Integer),
-    Column("reason", Text),
-    Column("forced", Boolean, nullable=False, default=False),
-    Column("actor", String(255)),
-    Column("time", Float, nullable=False),
-    Index("ix_alias_history_name", "name", "alias"),
-)
+CORE_TABLES = (schema_version, types, artifacts, executions, events, contexts, attributions, associations)
+"""The tables the store creates itself; extensions create theirs."""

@@ -13,30 +13,19 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from raymlops.artifacts.hashing import sha256_bytes
+from raymlops.core.config import Settings
 from raymlops.core.errors import ArtifactIntegrityError, InvalidInputError, NotFoundError
 
-__all__ = ["BlobStore", "sha256_bytes", "sha256_file"]
+__all__ = ["BlobStore"]
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """The sha256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 class BlobStore:
@@ -44,6 +33,11 @@ class BlobStore:
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root)
+
+    @classmethod
+    def hosted(cls, store: Any, settings: Settings) -> BlobStore:
+        """The blob store the store actor serves (the head node's ``$RAYMLOPS_HOME/artifacts``)."""
+        return cls(settings.artifacts_dir)
 
     def path(self, sha256: str) -> Path:
         if not _HEX64.match(sha256 or ""):
