@@ -14,7 +14,7 @@ Two plain classes, wrapped by Ray shells elsewhere (:mod:`raymlops.serving.serve
   closed ones, the reference profile (the training data's, with the model's predictions
   on it as column ``prediction``) and one concept-drift detector. A window closes
   ``grace_s`` after its end (late flushes still land in it); closing judges the window's
-  input features with :func:`~raymlops.monitoring.presets.judge` (dataset drift = share of
+  input features with :func:`~raymlops.monitoring.judge.judge` (dataset drift = share of
   drifted features) and the prediction column on its own, then the merged horizon.
   Every change of an alert (a feature, the prediction, the dataset, concept drift; per
   version) becomes an :class:`Alert` the shell records.
@@ -51,11 +51,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from raymlops.sketches import Profile
 from raymlops.core.errors import InvalidInputError
 from raymlops.monitoring.concept import ConceptDriftMonitor
-from raymlops.monitoring.presets import PRESETS, ColumnDrift, judge, judge_column
+from raymlops.monitoring.judge import judge, judge_column
+from raymlops.monitoring.presets import PRESETS
+from raymlops.monitoring.results import ColumnDrift
+from raymlops.sketches import Profile
 
 __all__ = [
     "PREDICTION",
@@ -85,8 +88,6 @@ def reference_profile(model: Any, frame: Any, *, relative_accuracy: float = 0.01
         model: the fitted model (it is asked to ``predict`` ``frame``).
         frame: the training inputs as served (a pandas DataFrame of the signature's columns).
     """
-    import pandas as pd
-
     if not isinstance(frame, pd.DataFrame) or frame.empty:
         raise InvalidInputError("the reference must be a non-empty pandas DataFrame of the model's input columns")
     if PREDICTION in frame.columns:
@@ -169,8 +170,6 @@ class ReplicaSketcher:
 
     def sketch(self, batches: list[tuple[int, Any, Any]]) -> list[tuple[int, Profile]]:
         """One profile per window of the taken batches (run it off the event loop)."""
-        import pandas as pd
-
         by_window: dict[int, list[Any]] = {}
         for window, frame, preds in batches:
             by_window.setdefault(window, []).append(frame.assign(**{PREDICTION: _predictions(preds)}))

@@ -1,6 +1,6 @@
 """A drift report as one self-contained HTML file, readable offline.
 
-:func:`render_html` turns a :class:`~raymlops.monitoring.presets.DriftReport` into one
+:func:`render_html` turns a :class:`~raymlops.monitoring.results.DriftReport` into one
 HTML document: a summary, the verdict table (test named with its log base and whether it
 is a distance, a divergence or a p-value test, statistic, threshold, p-value, verdict and
 why that test), and for every column a reference-vs-current histogram drawn as inline SVG.
@@ -15,7 +15,7 @@ proportions) and fold the rest into one bar.
 
 Example:
     >>> import pandas as pd
-    >>> from raymlops.monitoring.presets import judge
+    >>> from raymlops.monitoring.judge import judge
     >>> rng = np.random.default_rng(0)
     >>> ref = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(["a", "b"], 300)})
     >>> cur = pd.DataFrame({"x": rng.normal(1, 1, size=300), "c": rng.choice(["a", "b"], 300)})
@@ -36,7 +36,9 @@ import numpy as np
 from raymlops.core.errors import InvalidInputError
 from raymlops.sketches import CategoricalSketch, NumericSketch, ValueCounts, finite_values
 from raymlops.sketches import distances as st
-from raymlops.monitoring.presets import TESTS, ColumnDrift, DriftReport, _columns_of
+from raymlops.monitoring.drift_tests import TESTS
+from raymlops.monitoring.judge import columns_of
+from raymlops.monitoring.results import ColumnDrift, DriftReport
 
 __all__ = ["render_html", "HISTOGRAM_BINS", "TOP_CATEGORIES"]
 
@@ -210,7 +212,7 @@ def _histogram(c: ColumnDrift, ref: Any, cur: Any) -> str:
 def _getter(side: Any) -> Any:
     if side is None:
         return lambda name: None
-    names, get = _columns_of(side)
+    names, get = columns_of(side)
     present = set(names)
     return lambda name: get(name) if name in present else None
 

@@ -11,7 +11,7 @@ import pytest
 from raymlops.sketches import Profile
 from raymlops.sketches import NumericSketch
 from raymlops.core.errors import InvalidInputError
-from raymlops.monitoring.presets import TESTS, ColumnDrift, DriftReport, judge, judge_column
+from raymlops.monitoring import TESTS, ColumnDrift, DriftReport, judge, judge_column
 from raymlops.sketches import ValueCounts
 
 MODES = ["exact", "sketch"]
