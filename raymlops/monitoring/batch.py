@@ -31,7 +31,7 @@ from raymlops.data.ingest import load_sklearn_frame
 from raymlops.data.pipeline import reading
 from raymlops.data.ray_ops import profile_dataset
 from raymlops.data.sources import DataUnusableError, read_dataset, resolve_source
-from raymlops.monitoring.judge import columns_of, judge_column
+from raymlops.monitoring.judge import column_facts, columns_of, judge_column
 from raymlops.monitoring.presets import PRESETS
 from raymlops.monitoring.results import DriftReport
 from raymlops.sketches import Profile
@@ -176,7 +176,12 @@ def batch_drift(
 
     def one(name: str):
         thr = thresholds.get(name) if isinstance(thresholds, Mapping) else thresholds
-        return judge_column(name, ref_get(name), cur_get(name), preset=preset, threshold=thr, relative_accuracy=accuracy)
+        ref_side, cur_side = ref_get(name), cur_get(name)
+        values, column_type = column_facts(ref, cur, name, ref_side, cur_side)
+        return judge_column(
+            name, ref_side, cur_side, preset=preset, threshold=thr, relative_accuracy=accuracy,
+            values=values, column_type=column_type,
+        )  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
         results = list(pool.map(one, names))

@@ -57,7 +57,8 @@ class ColumnData:
     Args:
         reference: raw values or a sketch.
         current: raw values or a sketch.
-        kind: ``"numeric"`` or ``"categorical"``.
+        kind: ``"numeric"``, ``"categorical"`` or ``"text"`` (raw strings on both sides:
+            the text tests need them; the category counts are there too).
         values: a ValueCounts pair for a numeric column given as sketches.
         bins: quantile bins for count-based tests on a numeric column.
         accuracy: the DDSketch accuracy the bins snap to.
@@ -70,7 +71,9 @@ class ColumnData:
         self._merged: Merged | None = None
         self._few: Counts | None | bool = False  # False: not computed yet
         self.few_how: str | None = None  # why a sketched numeric column counts as continuous
-        if kind == "categorical":
+        if kind == "text":
+            self.ref_texts, self.cur_texts = _strings(reference), _strings(current)
+        if kind in ("categorical", "text"):
             if isinstance(reference, NumericSketch) or isinstance(current, NumericSketch):
                 reference, current = self._numeric_as_categories(reference, current)
             keys, rc, cc = st.category_counts(reference, current)
@@ -168,7 +171,7 @@ class ColumnData:
         return Counts(cuts.tolist(), rc, cc, how)
 
     def counts(self, by_value: bool) -> Counts:
-        if self.kind == "categorical":
+        if self.kind in ("categorical", "text"):
             return self.counts_
         few = self.value_counts() if by_value else None
         return few if few is not None else self.binned()
@@ -206,3 +209,11 @@ def infer_kind(values: Any) -> str:
     inferred = pd.api.types.infer_dtype(values if dtype is not None else list(values), skipna=True)
     numeric = inferred in ("integer", "floating", "mixed-integer-float", "boolean", "decimal")
     return "numeric" if numeric else "categorical"
+
+
+def _strings(values: Any) -> list[str]:
+    """The non-null values of a raw text column, as strings."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = values.to_pandas()
+    s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    return [v if isinstance(v, str) else str(v) for v in s.dropna().tolist()]

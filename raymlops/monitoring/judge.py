@@ -37,10 +37,11 @@ from raymlops.monitoring.column_data import ColumnData, infer_kind
 from raymlops.monitoring.drift_tests import TESTS, verdict
 from raymlops.monitoring.presets import PRESETS
 from raymlops.monitoring.results import ColumnDrift, DriftReport
-from raymlops.sketches import CategoricalSketch, NumericSketch, ValueCounts
-from raymlops.sketches.distances import ks_pvalue
+from raymlops.sketches import NumericSketch, Profile, ValueCounts
+from raymlops.sketches.profile import MAX_VALUES as PROFILE_MAX_VALUES
+from raymlops.sketches.distances import is_sketch, ks_pvalue
 
-__all__ = ["columns_of", "judge", "judge_column"]
+__all__ = ["column_facts", "columns_of", "judge", "judge_column"]
 
 
 def judge_column(
@@ -55,6 +56,7 @@ def judge_column(
     values: tuple[ValueCounts, ValueCounts] | None = None,
     bins: int = 10,
     relative_accuracy: float = 0.01,
+    column_type: str | None = None,
 ) -> ColumnDrift:
     """Judge one column: choose its test by the preset's rules, compute it, decide.
 
@@ -64,8 +66,10 @@ def judge_column(
             sketch (:class:`NumericSketch`, :class:`CategoricalSketch`).
         current: the current values or sketch.
         preset: ``"evidently"`` or ``"tfdv"`` (module docstring).
-        kind: ``"numeric"`` or ``"categorical"``; inferred from the dtype or sketch type
-            when None (booleans are numeric, as in profiles).
+        kind: ``"numeric"``, ``"categorical"`` or ``"text"``; decided by the preset's
+            rules when None (``evidently``: from the current data's dtype, as Evidently
+            does; ``tfdv``: numbers and booleans numeric, the rest categorical). A column
+            the preset does not judge gets test ``"none"`` and is not counted.
         test: run this test (a key of :data:`TESTS`) instead of the preset's choice.
             Count-based tests on a numeric column use the shared quantile bins.
         threshold: the threshold; the test's default when None.
@@ -74,6 +78,8 @@ def judge_column(
         bins: quantile bins for count-based tests on numeric columns.
         relative_accuracy: the DDSketch accuracy the bins snap to in exact mode, and of
             the sketch built for a raw side next to a sketch (the sketch's own wins).
+        column_type: the column's type (:mod:`raymlops.core.coltypes`) when the sides are
+            sketches: a profile records it, and presets that type columns by dtype need it.
 
     Returns:
         The :class:`ColumnDrift`. A side with no values gives test ``"none"``, no drift.
@@ -93,15 +99,22 @@ def judge_column(
     _check_preset(preset)
     if test is not None and test not in TESTS:
         raise InvalidInputError(f"unknown test {test!r}; use one of {sorted(TESTS)}")
+    sketched = is_sketch(reference) or is_sketch(current)
+    mode = "sketch" if sketched else "exact"
+    typed = ""
     if kind is None:
-        kind = infer_kind(reference if not isinstance(current, (NumericSketch, CategoricalSketch)) else current)
-    if kind not in ("numeric", "categorical"):
-        raise InvalidInputError(f"kind must be 'numeric' or 'categorical', got {kind!r}")
+        decided = PRESETS[preset].kind_of(reference, current, column_type, values)
+        if decided.kind is None:
+            return ColumnDrift(column, "none", "none", math.nan, math.nan, None, False, mode, 0.0, True, decided.reason)
+        kind, typed = decided.kind, decided.reason
+    if kind not in ("numeric", "categorical", "text"):
+        raise InvalidInputError(f"kind must be 'numeric', 'categorical' or 'text', got {kind!r}")
+    if kind == "text" and sketched:
+        kind, typed = "categorical", f"{typed}; judged on category counts (text drift needs the raw strings)"
     for side in (reference, current):
         if isinstance(side, NumericSketch):
             relative_accuracy = side.relative_accuracy
     data = ColumnData(reference, current, kind, values, bins, relative_accuracy)
-    mode = "sketch" if data.sketched else "exact"
     counts = dict(reference_count=data.n_ref, current_count=data.n_cur)
     if not data.n_ref or not data.n_cur:
         side = "reference" if not data.n_ref else "current"
@@ -113,21 +126,25 @@ def judge_column(
         test, by_value, reason = PRESETS[preset].choose(data)
     else:
         by_value, reason = False, f"test {test} requested"
+    if typed:
+        reason = f"{typed}; {reason}"
     spec = TESTS[test]
-    if kind not in spec.kinds:
+    if kind not in spec.kinds and not (kind == "text" and "categorical" in spec.kinds):
+        if spec.kinds == ("text",):
+            raise InvalidInputError(f"the {test} test needs a text column with its raw values on both sides")
         raise InvalidInputError(f"the {test} test needs a numeric column; use chi2, z, jensenshannon or linf")
     thr = spec.default_threshold if threshold is None else float(threshold)
     result = spec.run(data, by_value)
     if test not in ("ks", "wasserstein_normed") and kind == "numeric" and not by_value:
         reason += f"; {data.counts(False).how}"
     value = result.p_value if spec.uses_p_value else result.statistic
-    drift = verdict(spec, value, thr)  # type: ignore[arg-type]
+    drift = verdict(spec, value, thr, data)  # type: ignore[arg-type]
     certain = True
     if result.bound > 0:
         lo, hi = result.statistic - result.bound, result.statistic + result.bound
         if spec.uses_p_value:
             lo, hi = (ks_pvalue(min(max(v, 0.0), 1.0), data.n_ref, data.n_cur) for v in (hi, lo))
-        certain = verdict(spec, lo, thr) == verdict(spec, hi, thr) == drift
+        certain = verdict(spec, lo, thr, data) == verdict(spec, hi, thr, data) == drift
     return ColumnDrift(
         column, kind, test, result.statistic, thr, result.p_value, bool(drift), mode,
         result.bound, certain, reason, **counts,
@@ -214,21 +231,50 @@ def judge(
     results = []
     for name in names:
         thr = thresholds.get(name) if isinstance(thresholds, Mapping) else thresholds
+        ref_side, cur_side = ref_get(name), cur_get(name)
+        given, column_type = column_facts(reference, current, name, ref_side, cur_side)
         results.append(
             judge_column(
                 name,
-                ref_get(name),
-                cur_get(name),
+                ref_side,
+                cur_side,
                 preset=preset,
                 kind=kinds.get(name),
                 test=tests.get(name),
                 threshold=thr,
-                values=values.get(name),
+                values=values.get(name, given),
                 bins=bins,
                 relative_accuracy=accuracy,
+                column_type=column_type,
             )
         )
     return DriftReport(tuple(results), float(drift_share), preset, skipped)
+
+
+def column_facts(
+    reference: Any, current: Any, name: str, ref_side: Any, cur_side: Any
+) -> tuple[tuple[ValueCounts, ValueCounts] | None, str | None]:
+    """What profiles know of a column beyond its sketch: exact value counts and the column type.
+
+    Returns the ``(reference, current)`` :class:`ValueCounts` pair when both sides have one
+    (a raw numeric side next to a profile is counted here), and the column type the
+    current profile (else the reference one) recorded.
+    """
+    if not (isinstance(reference, Profile) or isinstance(current, Profile)):
+        return None, None
+    pair = []
+    for whole, side in ((reference, ref_side), (current, cur_side)):
+        if isinstance(whole, Profile):
+            pair.append(whole.values.get(name))
+        elif not is_sketch(side) and infer_kind(side) == "numeric":
+            vc = ValueCounts(max_values=PROFILE_MAX_VALUES)
+            vc.update(side)
+            pair.append(vc)
+        else:
+            pair.append(None)
+    types = [p.types.get(name) for p in (current, reference) if isinstance(p, Profile)]
+    column_type = next((t for t in types if t), None)
+    return (pair[0], pair[1]) if None not in pair else None, column_type
 
 
 def _check_preset(preset: str) -> None:

@@ -199,7 +199,8 @@ def _svg(labels: list[str], pa: np.ndarray, pb: np.ndarray, tips: list[str], col
 def _histogram(c: ColumnDrift, ref: Any, cur: Any) -> str:
     if ref is None or cur is None:
         return '<p class="muted">no data for a histogram</p>'
-    numeric = c.kind == "numeric" and not isinstance(ref, CategoricalSketch)
+    # a numeric sketch keeps no per-category counts: draw it as numbers even when it was judged by value
+    numeric = isinstance(ref, NumericSketch) or (c.kind == "numeric" and not isinstance(ref, CategoricalSketch))
     hist = _numeric_hist(ref, cur) if numeric else _categorical_hist(ref, cur)
     if hist is None:
         return '<p class="muted">no values to draw</p>'
