@@ -16,14 +16,18 @@ import pandas as pd
 import pytest
 import ray
 import requests
+from ray import serve
 from sklearn.linear_model import LogisticRegression
 
 from raymlops.metadata import connect
-from raymlops.registry import ModelRegistry
-from raymlops.serving.controller import get_controller
-from raymlops.serving.gates import ErrorRateGate
-from raymlops.serving.rollout import RolloutPlan
+from raymlops.monitoring.actor import get_monitor
 from raymlops.monitoring.live import reference_attachment
+from raymlops.registry import ModelRegistry
+from raymlops.serving.app import deploy
+from raymlops.serving.controller_actor import get_controller
+from raymlops.serving.gates import ErrorRateGate
+from raymlops.serving.ingress_deployment import Ingress
+from raymlops.serving.rollout import RolloutPlan
 
 GATE_S = 2.0
 MODELS = ("stick", "shd", "shd0", "gate", "bg", "kill", "bad", "route", "mon", "recr")
@@ -38,11 +42,6 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def serving(ray_session):
-    from ray import serve
-
-    from raymlops.serving.app import deploy
-    from raymlops.serving.ingress import Ingress
-
     reg = ModelRegistry.connect(ray_session)
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
@@ -275,15 +274,11 @@ def test_no_failed_request_during_blue_green_and_promote_under_load(serving, tmp
     assert codes.count(200) == len(codes), {c: codes.count(c) for c in set(codes)}
     assert versions == {"1", "2", "3"}
     # the retired versions' servers are deleted once every ingress replica has moved on
-    from ray import serve
-
     _wait_for(lambda: not {"raymlops-bg-v1", "raymlops-bg-v2"} & set(serve.status().applications), 15)
     assert "raymlops-bg-v3" in serve.status().applications
 
 
 def test_recreate_replaces_the_version_and_reports_its_downtime(serving):
-    from ray import serve
-
     url, ctl, _ = serving
     plan = RolloutPlan(model="recr", strategy="recreate", from_version=1, to_version=2)
     st = ray.get(ctl.start_rollout.remote(plan.to_dict()))
@@ -356,8 +351,6 @@ def test_a_replica_killed_under_load_costs_at_most_1_percent(serving):
     failed = sum(1 for c, _ in out if c != 200)
     assert failed / len(out) <= 0.01, (failed, len(out))
 
-    from ray import serve
-
     def recovered() -> bool:
         app = serve.status().applications["raymlops-kill-v1"]
         dep = app.deployments["model"]
@@ -381,8 +374,6 @@ def _send_rows(url, shift, seconds, seed):
 
 
 def test_monitor_flags_the_shifted_feature_and_a_killed_monitor_restarts_with_its_state(serving):
-    from raymlops.monitoring.actor import get_monitor
-
     url, ctl, settings = serving
     sent = _send_rows(url, 0.0, 2 * MON_WINDOW_S, seed=1)
     monitor = get_monitor(settings, "mon", create=False)

@@ -1,4 +1,4 @@
-"""The HTTP ingress on Ray Serve (FastAPI through ``serve.ingress``).
+"""The ingress deployment: the HTTP API on Ray Serve (FastAPI through ``serve.ingress``).
 
 It implements the HTTP contract (KServe V1-style paths) and routes every request with
 the pure :func:`~raymlops.serving.routing.route` over the routing table it polls from the
@@ -7,7 +7,7 @@ restart). It enforces the token, the body size limit and the model name; the mod
 server validates instances against the version's signature. Per version it counts
 requests, server errors and latencies (mergeable sketches), mirrors the shadow share of
 requests asynchronously and several to a call (the client always gets the primary's
-answer; :class:`~raymlops.serving.shadow.MirrorBatcher`), pairs primary and
+answer; :class:`~raymlops.serving.mirror.MirrorBatcher`), pairs primary and
 shadow answers by request id, and flushes all of it to the controller every ``flush_s``.
 
 Errors are JSON ``{"error": {"code", "message", "details"}}``: 400 malformed, 401 token,
@@ -29,7 +29,10 @@ from ray import serve
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from raymlops.core.config import Settings
+from raymlops.registry import ModelRegistry
+from raymlops.serving.controller_actor import get_controller
 from raymlops.serving.gates import VersionStats
+from raymlops.serving.mirror import MirrorBatcher
 from raymlops.serving.protocol import (
     MODEL_VERSION_HEADER,
     ClientError,
@@ -41,7 +44,8 @@ from raymlops.serving.protocol import (
     predict_response,
 )
 from raymlops.serving.routing import RoutingTable, route
-from raymlops.serving.shadow import MirrorBatcher, ShadowComparator
+from raymlops.serving.server_deployment import app_name
+from raymlops.serving.shadow import ShadowComparator
 
 __all__ = ["Ingress", "api"]
 
@@ -87,7 +91,7 @@ class Ingress:
             skips requests rather than queueing behind a slow shadow).
         mirror_batch, mirror_wait_s: mirrored requests go to the shadow several to a
             call, up to ``mirror_batch`` and at most ``mirror_wait_s`` after the first
-            (see :class:`~raymlops.serving.shadow.MirrorBatcher`).
+            (see :class:`~raymlops.serving.mirror.MirrorBatcher`).
     """
 
     async def __init__(
@@ -101,8 +105,6 @@ class Ingress:
         mirror_batch: int = 32,
         mirror_wait_s: float = 0.05,
     ):
-        from raymlops.serving.controller import get_controller
-
         self.settings = Settings(**settings)
         self.token = self.settings.api_token or os.environ.get("RAYMLOPS_API_TOKEN") or None
         self.max_bytes = int(max_bytes)
@@ -128,8 +130,6 @@ class Ingress:
 
     async def _ensure_served(self, refs: list[str]) -> None:
         """Serve each ref's model unless the controller already routes it (all deployed at once)."""
-        from raymlops.registry import ModelRegistry
-
         reg = ModelRegistry.connect(self.settings)
         current = (await self.controller.get_tables.remote(-1) or {}).get("tables", {})
         specs = {}
@@ -199,8 +199,6 @@ class Ingress:
 
     # ------------------------------------------------------------------ helpers
     async def _handle(self, model: str, version: int):
-        from raymlops.serving.server import app_name
-
         key = (model, version)
         h = self.handles.get(key)
         if h is None:

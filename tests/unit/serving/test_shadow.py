@@ -10,10 +10,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
 
-from raymlops.sketches import NumericSketch
 from raymlops.core.errors import InvalidInputError
 from raymlops.serving.gates import ShadowAgreementGate, VersionStats
-from raymlops.serving.shadow import ShadowComparator, js_distance
+from raymlops.serving.shadow import ShadowComparator
+from raymlops.sketches import NumericSketch
+from raymlops.sketches.distances import binned_counts
+from raymlops.sketches.distances import jensenshannon as sketch_jensenshannon
+
+
+def js_distance(p, q) -> float:
+    """The distance the shadow comparison computes: the sketches' Jensen-Shannon, base 2."""
+    return sketch_jensenshannon(p, q, base=2)
 
 
 def test_pairs_in_either_order():
@@ -115,16 +122,29 @@ def test_classification_distance_matches_scipy():
     assert c.distance() == pytest.approx(jensenshannon(cp, cs, base=2), abs=1e-12)
 
 
-def test_regression_distance_on_equal_mass_groups_of_shared_buckets():
-    c = ShadowComparator(task="regression", bins=2)
-    c.add_primary("r", [1.0, 2.0, 3.0, 4.0], now=0)
-    c.add_shadow("r", [1.0, 2.0, 3.0, 100.0], now=0)
-    # groups: below the primary | {1, 2} | {3, 4} | above the primary
-    assert c.distance() == pytest.approx(jensenshannon([0, 2, 2, 0], [0, 2, 1, 1], base=2), abs=1e-12)
+def test_regression_distance_is_jensen_shannon_on_the_primary_quantile_bins():
+    rng = np.random.default_rng(6)
+    p, s = rng.normal(10, 2, 1000), rng.normal(11, 2, 1000)
+    c = ShadowComparator(task="regression", bins=4)
+    c.add_primary("r", p, now=0)
+    c.add_shadow("r", s, now=0)
+    # the counts of both sides in the primary's 4 quantile bins, from the raw values
+    _, cp, cs = binned_counts(p, s, bins=4)
+    assert cp.sum() == cs.sum() == 1000 and len(cp) == 4
+    assert c.distance() == pytest.approx(jensenshannon(cp, cs, base=2), abs=1e-12)
+    # a shadow beyond the primary's extremes falls in its last bin, with all its mass
     far = ShadowComparator(task="regression")
-    far.add_primary("r", [1.0, 2.0], now=0)
-    far.add_shadow("r", [-5.0, 50.0], now=0)
-    assert far.distance() == 1.0
+    primary = np.linspace(1.0, 100.0, 200)
+    far.add_primary("r", primary, now=0)
+    far.add_shadow("r", primary + 1000.0, now=0)
+    _, fp, fs = binned_counts(primary, primary + 1000.0, bins=20)
+    assert fs[-1] == 200 and fs[:-1].sum() == 0
+    assert far.distance() == pytest.approx(jensenshannon(fp, fs, base=2), abs=1e-12)
+    assert far.distance() > 0.9
+    tail = ShadowComparator(task="regression", bins=2)
+    tail.add_primary("r", [1.0, 2.0, 3.0, 4.0], now=0)
+    tail.add_shadow("r", [1.0, 2.0, 3.0, 100.0], now=0)
+    assert tail.distance() == 0.0  # 100 lies beyond the primary's last cut, in its last bin with 3 and 4
 
 
 def test_regression_distance_separates_noise_from_shift():
@@ -283,6 +303,8 @@ def test_invalid_arguments():
         ShadowComparator(max_pending=0)
     with pytest.raises(InvalidInputError, match="bins"):
         ShadowComparator(bins=0)
+    with pytest.raises(InvalidInputError, match="bins"):
+        ShadowComparator(bins=1)  # quantile bins need at least one cut
     c = ShadowComparator()
     with pytest.raises(InvalidInputError, match="now"):
         c.add_primary("r", [1], now=float("nan"))

@@ -1,14 +1,12 @@
-"""Model servers: one Ray Serve deployment per live model version.
+"""The model-server deployment: one Ray Serve application per live model version.
 
-:class:`ModelRunner` is the plain part: it loads one registered version (the registry
-verifies the artifact's sha256 first), validates each request body against the
-version's signature (:func:`~raymlops.serving.protocol.parse_predict_request`), and
-predicts a batch of validated frames at once (the registered model carries the fitted
-feature transform, so it applies it). :class:`ModelServer` is the Serve shell: request
-batching with ``@serve.batch``, drift monitoring (each batch's validated inputs and
-predictions are buffered, sketched per window off the event loop and flushed every
+:class:`ModelServer` is the Serve shell around a :class:`~raymlops.serving.runner.ModelRunner`:
+request batching with ``@serve.batch``, drift monitoring (each batch's validated inputs
+and predictions are buffered, sketched per window off the event loop and flushed every
 ``flush_s`` to the model's monitor actor without waiting for it; see
 :mod:`raymlops.monitoring.live`), and optional fault injection for drills.
+:func:`run_servers` and :func:`delete_server` are how the rollout controller starts and
+retires them; :func:`app_name` names their applications.
 
 A server answers ``{"predictions": [...], "model_version": v}`` or, for a client's
 mistake, ``{"error": {...}, "status": 4xx}``; it raises only for its own failures.
@@ -17,6 +15,7 @@ mistake, ``{"error": {...}, "status": 4xx}``; it raises only for its own failure
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Mapping
@@ -25,9 +24,16 @@ from typing import Any
 from ray import serve
 
 from raymlops.core.config import Settings
-from raymlops.serving.protocol import ClientError, parse_predict_request
+from raymlops.monitoring.actor import DEFAULT_CONFIG, get_monitor
+from raymlops.monitoring.live import ReplicaSketcher, load_reference
+from raymlops.registry import ModelRegistry
+from raymlops.serving.protocol import ClientError
+from raymlops.serving.runner import ModelRunner
+from raymlops.sketches import NumericSketch
 
-__all__ = ["ModelRunner", "ModelServer", "app_name", "InjectedFault"]
+__all__ = ["InjectedFault", "ModelServer", "app_name", "delete_server", "run_servers"]
+
+log = logging.getLogger("raymlops")
 
 
 def app_name(model: str, version: int) -> str:
@@ -37,67 +43,6 @@ def app_name(model: str, version: int) -> str:
 
 class InjectedFault(RuntimeError):
     """A failure injected on purpose (fault drills and rollback tests)."""
-
-
-def _plain(values: Any) -> list[Any]:
-    out = values.tolist() if hasattr(values, "tolist") else list(values)
-    return [v.item() if hasattr(v, "item") else v for v in out]
-
-
-class ModelRunner:
-    """Loads one model version and predicts validated request bodies.
-
-    Args:
-        model: the registered model name.
-        version: its version.
-        settings: where the registry is.
-        max_bytes, max_instances: request limits.
-    """
-
-    def __init__(
-        self,
-        model: str,
-        version: int,
-        settings: Settings | None = None,
-        *,
-        max_bytes: int = 1 << 20,
-        max_instances: int = 1000,
-    ):
-        from raymlops.registry import ModelRegistry
-
-        registry = ModelRegistry.connect(settings)
-        self.model_name = model
-        self.version = int(version)
-        self.record = registry.get(f"{model}@{version}")
-        self.model = registry.load(f"{model}@{version}")
-        self.signature = self.record["signature"]
-        self.max_bytes = max_bytes
-        self.max_instances = max_instances
-
-    def parse(self, body: bytes) -> Any:
-        """A validated frame, or raise a :class:`ClientError` (4xx)."""
-        return parse_predict_request(body, self.signature, max_bytes=self.max_bytes, max_instances=self.max_instances)
-
-    def predict_frames(self, frames: list[Any]) -> list[list[Any]]:
-        """Predict several requests' frames in one call; one list of predictions each."""
-        return self.split(frames, self.predict_concat(frames)[1])
-
-    def predict_concat(self, frames: list[Any]) -> tuple[Any, list[Any]]:
-        """The requests' frames as one frame, and its predictions (one model call)."""
-        import pandas as pd
-
-        whole = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        return whole, _plain(self.model.predict(whole))
-
-    @staticmethod
-    def split(frames: list[Any], preds: list[Any]) -> list[list[Any]]:
-        """Cut the flat predictions back into one list per request."""
-        sizes = [len(f) for f in frames]
-        out, i = [], 0
-        for n in sizes:
-            out.append(preds[i : i + n])
-            i += n
-        return out
 
 
 @serve.deployment(
@@ -134,11 +79,6 @@ class ModelServer:
 
     def _start_monitoring(self, config: dict[str, Any]) -> None:
         """Sketch inputs and predictions per window; flush them to the model's monitor actor."""
-        from raymlops.sketches import NumericSketch
-        from raymlops.monitoring.actor import DEFAULT_CONFIG, get_monitor
-        from raymlops.monitoring.live import ReplicaSketcher, load_reference
-        from raymlops.registry import ModelRegistry
-
         self.flush_s = float(config.pop("flush_s", 2.0))
         config = {**DEFAULT_CONFIG, **config}
         ref = load_reference(ModelRegistry.connect(self.settings), f"{self.runner.model_name}@{self.runner.version}")
@@ -156,9 +96,7 @@ class ModelServer:
             try:
                 await self._flush()
             except Exception:  # noqa: BLE001 - monitoring never breaks serving
-                import logging
-
-                logging.getLogger("raymlops").exception("flushing drift sketches failed")
+                log.exception("flushing drift sketches failed")
 
     async def _flush(self) -> None:
         batches = self.sketcher.take()
@@ -234,3 +172,33 @@ class ModelServer:
         """Serve's health check: the model is loaded."""
         if self.runner.model is None:  # pragma: no cover - defensive
             raise RuntimeError("model not loaded")
+
+
+def run_servers(
+    specs: list[tuple[str, int]],
+    *,
+    settings: Settings,
+    replicas: Mapping[tuple[str, int], int],
+    placement: Mapping[tuple[str, int], Mapping[str, Any]],
+    faults: Mapping[tuple[str, int], Mapping[str, float]],
+    monitoring: Mapping[str, Mapping[str, Any] | None],
+) -> None:
+    """Deploy model servers (one Serve application per version), all at once: Serve starts them in parallel.
+
+    Blocks until they are up. ``replicas``, ``placement`` and ``faults`` are per
+    ``(model, version)``, ``monitoring`` per model (None turns it off; missing is the
+    default configuration).
+    """
+    targets = []
+    for model, version in specs:
+        key = (model, version)
+        app = ModelServer.options(name="model", num_replicas=replicas.get(key, 1), **placement.get(key, {})).bind(
+            model, version, settings.model_dump(), faults.get(key), monitoring.get(model, {})
+        )
+        targets.append(serve.RunTarget(app, name=app_name(model, version), route_prefix=None))
+    serve.run_many(targets)
+
+
+def delete_server(model: str, version: int, *, blocking: bool) -> None:
+    """Delete the Serve application of ``model@version`` (waiting until it is gone when ``blocking``)."""
+    serve.delete(app_name(model, version), _blocking=blocking)
