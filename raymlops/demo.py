@@ -47,7 +47,7 @@ def _serving_chapter(
 
     from raymlops.cli._common import table
     from raymlops.serving.app import deploy
-    from raymlops.serving.controller import get_controller
+    from raymlops.serving import get_controller
     from raymlops.serving.gates import ErrorRateGate, LatencyGate, ShadowAgreementGate
     from raymlops.serving.rollout import RolloutPlan
     from raymlops.training.models import fit_on_features, make_estimator

@@ -1,6 +1,6 @@
 """Live drift monitoring, the pure part: replica-side sketching and the windowed monitor.
 
-Two plain classes, wrapped by Ray shells elsewhere (:mod:`raymlops.serving.server` and
+Two plain classes, wrapped by Ray shells elsewhere (:mod:`raymlops.serving.server_deployment` and
 :mod:`raymlops.monitoring.actor`):
 
 * :class:`ReplicaSketcher` runs in every model-server replica. ``observe`` only appends

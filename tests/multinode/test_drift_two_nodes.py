@@ -54,7 +54,7 @@ def test_shifted_feature_flagged_only_and_no_alarm_over_five_unshifted_windows(t
 
     from raymlops.monitoring.actor import get_monitor
     from raymlops.serving.app import deploy
-    from raymlops.serving.controller import get_controller
+    from raymlops.serving import get_controller
 
     settings, cluster = two_nodes
     rng = np.random.default_rng(0)
