@@ -14,7 +14,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-from ray import cloudpickle
+import cloudpickle
 
 __all__ = ["dumps_model", "loads_model"]
 

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection
 
 from raymlops.core.errors import TypeMismatchError
 from raymlops.metadata import tables as S
-from raymlops.metadata.types import check_property_value, infer_property_type
+from raymlops.metadata.types import Artifact, Context, Execution, check_property_value, infer_property_type
 
-__all__ = ["TypeCache", "dumps"]
+__all__ = ["TypeCache", "dumps", "record_of"]
 
 
 def dumps(obj: Any) -> str:
@@ -32,6 +32,23 @@ def _json_default(obj: Any) -> Any:
     if hasattr(obj, "tolist"):
         return obj.tolist()
     return str(obj)
+
+
+_FIELDS = {
+    Artifact: ("id", "name", "uri", "sha256", "state", "create_time", "update_time"),
+    Execution: ("id", "name", "state", "error", "create_time", "update_time"),
+    Context: ("id", "name", "create_time"),
+}
+
+
+def record_of(cls: type[Artifact] | type[Execution] | type[Context], row: Any, type_name: str) -> Any:
+    """The record a row of the artifacts, executions or contexts table stands for."""
+    return cls(
+        type=type_name,
+        properties=json.loads(row.properties),
+        custom_properties=json.loads(row.custom_properties),
+        **{f: getattr(row, f) for f in _FIELDS[cls]},
+    )
 
 
 class TypeCache:

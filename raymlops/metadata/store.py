@@ -9,7 +9,6 @@ writes in one transaction (:meth:`MetadataStore.transact` with
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ from raymlops.core.errors import InvalidInputError, NotFoundError, StoreUnavaila
 from raymlops.metadata import tables as S
 from raymlops.metadata._engine import Database, FastInsert, safe_url, short_reason
 from raymlops.metadata._lineage_sql import chunks, lineage_graph
-from raymlops.metadata._types import TypeCache, dumps
+from raymlops.metadata._types import TypeCache, dumps, record_of
 from raymlops.metadata.api import MetadataAPI
 from raymlops.metadata.lineage import DIRECTIONS, NodeId
 from raymlops.metadata.types import (
@@ -327,42 +326,14 @@ class MetadataStore(MetadataAPI):
         return context
 
     # ------------------------------------------------------------------ reads
-    def _artifact(self, r) -> Artifact:
-        return Artifact(
-            id=r.id,
-            type=self._type_name(r.type_id),
-            name=r.name,
-            uri=r.uri,
-            sha256=r.sha256,
-            state=r.state,
-            properties=json.loads(r.properties),
-            custom_properties=json.loads(r.custom_properties),
-            create_time=r.create_time,
-            update_time=r.update_time,
-        )
+    def _artifact(self, r: Any) -> Artifact:
+        return record_of(Artifact, r, self._type_name(r.type_id))
 
-    def _execution(self, r) -> Execution:
-        return Execution(
-            id=r.id,
-            type=self._type_name(r.type_id),
-            name=r.name,
-            state=r.state,
-            error=r.error,
-            properties=json.loads(r.properties),
-            custom_properties=json.loads(r.custom_properties),
-            create_time=r.create_time,
-            update_time=r.update_time,
-        )
+    def _execution(self, r: Any) -> Execution:
+        return record_of(Execution, r, self._type_name(r.type_id))
 
-    def _context(self, r) -> Context:
-        return Context(
-            id=r.id,
-            type=self._type_name(r.type_id),
-            name=r.name,
-            properties=json.loads(r.properties),
-            custom_properties=json.loads(r.custom_properties),
-            create_time=r.create_time,
-        )
+    def _context(self, r: Any) -> Context:
+        return record_of(Context, r, self._type_name(r.type_id))
 
     def get_artifacts(
         self,

@@ -310,10 +310,9 @@ class ModelVersions(StoreExtension):
 
         return self.store.transact(tx)
 
+
 def _actor() -> str:
     try:
-        import getpass
-
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no user database in some containers
         user = "unknown"
