@@ -136,24 +136,22 @@ def _whole(value: float, *, down: bool) -> int:
 
 
 def _capped(values: ValueCounts | CategoricalSketch | None, max_domain: int) -> ValueCounts | CategoricalSketch | None:
-    """The counts kept for at most ``max_domain`` distinct values; None beyond."""
+    """The counts kept for at most ``max_domain`` distinct values; None beyond.
+
+    Both kinds of counts are built to hold ``max_domain + 1`` values, so that counts of
+    builders with different ``max_domain`` merge (rebuilt through their dict form).
+    """
     if values is None:
         return None
-    if isinstance(values, ValueCounts):
-        if values.saturated or values.distinct > max_domain:
-            return None
-        if values.max_values == max_domain + 1:
-            return values
-        d = values.to_dict()
-        d["max_values"] = max_domain + 1
-        return ValueCounts.from_dict(d)
-    if values.truncated or values.distinct > max_domain:
+    full = values.saturated if isinstance(values, ValueCounts) else values.truncated
+    if full or values.distinct > max_domain:
         return None
-    if values.max_categories == max_domain + 1:
+    cap = "max_values" if isinstance(values, ValueCounts) else "max_categories"
+    if getattr(values, cap) == max_domain + 1:
         return values
     d = values.to_dict()
-    d["max_categories"] = max_domain + 1
-    return CategoricalSketch.from_dict(d)
+    d[cap] = max_domain + 1
+    return type(values).from_dict(d)
 
 
 def _pandas_int_columns(batch: Any) -> set[str]:

@@ -49,6 +49,12 @@ Results merge: :class:`ValidationReport` adds up :class:`BatchResult` s into the
 ``{"rows_in", "rows_valid", "rows_quarantined", "anomalies": [{"column", "kind",
 "count", "message"}]}``.
 
+Modules: :mod:`~raymlops.data.validation.report` (anomalies, batch results, reports),
+:mod:`~raymlops.data.validation.keys` (key hashes and the :class:`KeyTracker`),
+:mod:`~raymlops.data.validation.batch` (:func:`validate_batch`); inside the package,
+``_convert`` reads values as their declared types and ``_checks`` holds the per-column
+checks and the reasons text.
+
 Example:
     >>> import pyarrow as pa
     >>> from raymlops.data.schema import Schema
