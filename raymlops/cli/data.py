@@ -5,11 +5,14 @@ from __future__ import annotations
 import click
 
 from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.data.artifacts import dataset_artifact
+from raymlops.data.errors import DataUnusableError, reading
+from raymlops.data.pipeline import DataPipeline
+from raymlops.data.ray_ops import profile_dataset
+from raymlops.data.schema import Schema
 
 
-def _pipeline(cctx: CliContext, out_dir: str | None = None):
-    from raymlops.data.pipeline import DataPipeline
-
+def _pipeline(cctx: CliContext, out_dir: str | None = None) -> DataPipeline:
     cctx.settings.ensure_home()  # Ray starts when the first step reads data
     return DataPipeline(cctx.settings, store=cctx.store(), out_dir=out_dir)
 
@@ -65,11 +68,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def profile(cctx: CliContext, data_path, out, schema_path, fmt):
         """Per-column statistics of DATA in one streaming pass."""
-        from raymlops.data.pipeline import reading
-        from raymlops.data.ray_ops import profile_dataset
-        from raymlops.data.schema import Schema
-        from raymlops.data.artifacts import dataset_artifact
-
         pipe = _pipeline(cctx)
         raw = pipe.ingest(data_path, format=fmt)
         schema = Schema.load(schema_path) if schema_path else None
@@ -77,8 +75,6 @@ def register(cli: click.Group) -> None:
             with reading(data_path):
                 prof = profile_dataset(pipe.read(raw), schema=schema)
             if prof.rows == 0:
-                from raymlops.data.sources import DataUnusableError
-
                 raise DataUnusableError(f"{data_path} has no rows: nothing to profile")
             path = prof.save(out or pipe.path("profile.json"))
             step.add_output(dataset_artifact(path, type="Statistics", name="profile", rows=prof.rows), role="statistics")
