@@ -61,6 +61,7 @@ class PipelineResult:
     label_issues: int = 0
     augmented: dict[str, int] = field(default_factory=dict)
     features: dict[str, Any] = field(default_factory=dict)
+    excluded: list[dict[str, str]] = field(default_factory=list)
     out_dir: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +72,7 @@ class PipelineResult:
             "label_issues": self.label_issues,
             "augmented": self.augmented,
             "features": self.features,
+            "excluded_columns": self.excluded,
             "artifacts": {k: {"id": a.id, "type": a.type, "uri": a.uri, "sha256": a.sha256} for k, a in self.artifacts.items()},
         }
 
@@ -401,8 +403,15 @@ class DataPipeline:
         task: str | None = None,
         seed: int = 0,
         format: str | None = None,
+        keep: tuple[str, ...] | list[str] = (),
     ) -> PipelineResult:
-        """Run every step; returns the artifacts by role."""
+        """Run every step; returns the artifacts by role.
+
+        The schema's key and ``excluded`` columns (row ids, constants, raw timestamps:
+        :mod:`raymlops.data.schema.infer`) are data but not features: the label-quality
+        model, augmentation and the feature transform leave them out, and the result lists
+        them with why (``excluded_columns``). ``keep`` makes excluded columns features.
+        """
         res = PipelineResult(out_dir=self.out_dir)
         columns = peek_columns(data, format=format)
         if target not in columns:
@@ -420,22 +429,28 @@ class DataPipeline:
             has_classes = schema.label is not None and schema.label.classes is not None
             task = "classification" if has_classes or schema.column(target).type != "float" else "regression"
         keys = tuple(schema.key or ())
+        unknown = [c for c in keep if c not in schema.names]
+        if unknown:
+            raise InvalidInputError(f"cannot keep {unknown}: not columns of the data ({', '.join(schema.names)})")
+        not_features = {c: why for c, why in schema.not_features().items() if c not in keep and c != target}
+        res.excluded = [{"column": c, "reason": why} for c, why in not_features.items()]
+        excluded = tuple(not_features)
         res.splits, splits = self.split(
             arts["valid"], key=list(keys) or None, fractions=fractions, stratify=target if (stratify and task == "classification") else None
         )
         res.artifacts.update({f"split_{k_}": v for k_, v in splits.items()})
         train = splits["train"]
         if label_quality and task == "classification":
-            issues, lq_arts = self.label_quality(train, target=target, exclude=keys, seed=seed, action=label_action)
+            issues, lq_arts = self.label_quality(train, target=target, exclude=excluded, seed=seed, action=label_action)
             res.label_issues = len(issues)
             res.artifacts.update(lq_arts)
             train = lq_arts.get("train", train)
         if augment and task == "classification":
-            res.augmented, train = self.augment(train, target=target, ratio=augment_ratio, seed=seed, exclude=keys)
+            res.augmented, train = self.augment(train, target=target, ratio=augment_ratio, seed=seed, exclude=excluded)
             res.artifacts["train_augmented"] = train
         res.artifacts["train"] = train
         _, res.features, res.artifacts["transform"] = self.features(
-            train, target=target, select=select, k=k, task=task, exclude=keys, seed=seed
+            train, target=target, select=select, k=k, task=task, exclude=excluded, seed=seed
         )
         _, res.artifacts["train_profile"] = self.profile_of(train, schema=schema)
         return res

@@ -37,7 +37,8 @@ The schema file is JSON, meant to be read and edited by people::
       "label": {"column": "churned",
                 "classes": {"no": {"definition": "still a customer after 90 days"},
                             "yes": {"definition": ""}}},
-      "key": ["id"]
+      "key": ["id"],
+      "excluded": [{"column": "signup", "reason": "a timestamp: ..."}]
     }
 
 Column fields (only ``name`` and ``type`` are required):
@@ -54,9 +55,14 @@ Column fields (only ``name`` and ``type`` are required):
 ``"3"`` for an int label, ``"true"`` for a bool one) to ``{"definition": "..."}``, or is
 null for a regression target. The classes are the label column's domain: a value that
 is not a class is an ``unseen_category``. ``key`` lists the columns whose combined value
-identifies a row. Safe edits: widen or narrow a range, set a bound to null, add or remove
-domain values or classes, flip ``nullable``, write the class definitions, change the
-key. Unknown fields are errors (a typo such as ``"mxa"`` is reported, not ignored).
+identifies a row. ``excluded`` lists the columns that are data but not features, with
+why: inference excludes key-like columns (unique per row: an integer sequence, unique
+strings such as UUIDs), constant columns and raw timestamps; training and the data
+pipeline leave them (and the key columns) out of the features. Safe edits: widen or
+narrow a range, set a bound to null, add or remove domain values or classes, flip
+``nullable``, write the class definitions, change the key, remove an exclusion to make a
+column a feature again. Unknown fields are errors (a typo such as ``"mxa"`` is reported,
+not ignored).
 
 Example:
     >>> import pyarrow as pa
@@ -76,6 +82,7 @@ from __future__ import annotations
 from raymlops.data.schema.arrow import as_table
 from raymlops.data.schema.infer import SchemaBuilder, infer_schema
 from raymlops.data.schema.model import (
+    ExcludedColumn,
     COLUMN_TYPES,
     SCHEMA_VERSION,
     ColumnSchema,
@@ -85,6 +92,7 @@ from raymlops.data.schema.model import (
 )
 
 __all__ = [
+    "ExcludedColumn",
     "COLUMN_TYPES",
     "SCHEMA_VERSION",
     "ColumnSchema",

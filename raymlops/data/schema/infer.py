@@ -9,7 +9,21 @@ A :class:`SchemaBuilder` keeps, per column, its type and sketches from
 - :class:`~raymlops.sketches.ValueCounts` of int and bool columns while they have at most
   ``max_domain`` distinct values: the label classes;
 - a :class:`~raymlops.sketches.CategoricalSketch` of string columns while they have at
-  most ``max_domain`` distinct values: the domain (or the label classes).
+  most ``max_domain`` distinct values: the domain (or the label classes);
+- a :class:`~raymlops.sketches.DistinctCount` of int and string columns: whether a column
+  is unique per row.
+
+Columns that are data but not features go to the schema's ``excluded`` list, with why
+(training and the data pipeline leave them out; the user may remove an entry):
+
+- **key-like**: an int or string column unique per row (every non-null value distinct;
+  exact up to 4,096 values, at least 99% distinct by the KMV estimate beyond), with at
+  least :data:`MIN_KEY_ROWS` values: a row id, a UUID. A model that learns from a row id
+  leaks and asks every request for an id it cannot know;
+- **constant**: one value (or none) in every row;
+- **timestamps**: a raw point in time does not generalise to the future (a model fitted
+  on last year's times sees only new ones); derive features from it (hour, weekday,
+  age) or remove the exclusion to keep it.
 
 Types come from :func:`raymlops.core.coltypes.from_arrow`. A pandas float column that
 holds only whole numbers and at least one NaN is inferred as ``int`` (pandas turns an
@@ -51,14 +65,20 @@ from raymlops.core import coltypes
 from raymlops.core.errors import InvalidInputError
 from raymlops.data.schema.arrow import as_table, micros_to_iso, to_micros
 from raymlops.data.schema.model import COLUMN_TYPES, SCHEMA_VERSION, Schema, class_key
-from raymlops.sketches import CategoricalSketch, NumericSketch, ValueCounts
+from raymlops.sketches import CategoricalSketch, DistinctCount, NumericSketch, ValueCounts
 
-__all__ = ["SchemaBuilder", "infer_schema"]
+__all__ = ["MIN_KEY_ROWS", "SchemaBuilder", "excluded_columns", "infer_schema"]
+
+MIN_KEY_ROWS = 20
+"""A column needs at least this many values to be called unique per row (key-like)."""
+
+_UNIQUE_SHARE = 0.99  # beyond exact counting, this share of distinct values means unique per row
 
 _EXACT = 2**53  # float64 holds every integer below this exactly
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _NUMBERED = ("int", "float", "bool", "datetime")  # kinds with a NumericSketch
 _COUNTED = ("int", "bool", "string")  # kinds whose few distinct values are counted
+_IDENTIFYING = ("int", "string")  # kinds that may be a row id
 
 
 # ---------------------------------------------------------------------------- one column
@@ -77,6 +97,7 @@ class _ColumnSketches:
     nulls: int = 0
     numbers: NumericSketch | None = None
     values: ValueCounts | CategoricalSketch | None = None
+    distinct_count: DistinctCount | None = None
 
     def merge(self, other: _ColumnSketches, max_domain: int) -> _ColumnSketches:
         kind = _merge_kind(self.kind, other.kind)
@@ -84,6 +105,10 @@ class _ColumnSketches:
         if kind in _NUMBERED:
             numbers = [s.numbers for s in (self, other) if s.numbers is not None]
             out.numbers = numbers[0].merge(numbers[1]) if len(numbers) == 2 else (numbers[0] if numbers else None)
+        if kind in _IDENTIFYING:
+            counts = [s.distinct_count for s in (self, other) if s.kind is not None]
+            if counts and all(c is not None for c in counts):
+                out.distinct_count = counts[0].merge(counts[1]) if len(counts) == 2 else counts[0]
         sides = [s for s in (self, other) if s.kind is not None]  # a null-typed batch has no values
         if kind in _COUNTED and all(s.kind == kind and s.values is not None for s in sides):
             counted = [_capped(s.values, max_domain) for s in sides]
@@ -186,6 +211,9 @@ def _sketch(arr: pa.ChunkedArray, name: str, max_domain: int, count_values: bool
     if kind in _NUMBERED:
         col.numbers = NumericSketch()
         col.numbers.update(to_micros(arr) if kind == "datetime" else arr)
+    if kind in _IDENTIFYING:
+        col.distinct_count = DistinctCount()
+        col.distinct_count.update(arr)
     if kind in _COUNTED and count_values:
         if kind == "string":
             if len(pc.unique(arr).drop_null()) <= max_domain:
@@ -309,10 +337,47 @@ class SchemaBuilder:
             if values:
                 classes = {class_key(v): {"definition": ""} for v in values}
             label_spec = {"column": label, "classes": classes}
+        excluded = [
+            {"column": name, "reason": reason}
+            for name, reason in excluded_columns(self._columns, self._rows).items()
+            if name != label and name not in keys
+        ]
         return Schema.from_dict(
-            {"version": SCHEMA_VERSION, "columns": columns, "label": label_spec, "key": keys},
+            {"version": SCHEMA_VERSION, "columns": columns, "label": label_spec, "key": keys, "excluded": excluded},
             source="the inferred schema",
         )
+
+
+def excluded_columns(columns: dict[str, _ColumnSketches], rows: int) -> dict[str, str]:
+    """The columns that are data but not features (module docstring), with why."""
+    out = {}
+    for name, col in columns.items():
+        n = col.rows - col.nulls
+        if col.kind == "datetime":
+            out[name] = "a timestamp: raw time does not generalise (derive features from it, or remove this exclusion)"
+        elif n == 0:
+            out[name] = "no values"
+        elif _constant(col):
+            out[name] = "constant (one value in every row)"
+        elif col.kind in _IDENTIFYING and n >= MIN_KEY_ROWS and _unique(col.distinct_count, n):
+            lo, hi = col.bounds() if col.kind == "int" else (None, None)
+            sequence = lo is not None and hi - lo + 1 <= 2 * n
+            out[name] = "unique per row (key-like: an integer sequence)" if sequence else "unique per row (key-like)"
+    return out
+
+
+def _constant(col: _ColumnSketches) -> bool:
+    if col.numbers is not None:
+        n = col.numbers
+        return n.count > 0 and n.min == n.max and n.nan + n.posinf + n.neginf == 0
+    return col.distinct_count is not None and col.distinct_count.exact and col.distinct_count.estimate() == 1
+
+
+def _unique(counted: DistinctCount | None, n: int) -> bool:
+    if counted is None:
+        return False
+    distinct = counted.estimate()
+    return distinct == n if counted.exact else distinct >= _UNIQUE_SHARE * n
 
 
 def infer_schema(

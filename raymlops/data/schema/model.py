@@ -25,6 +25,7 @@ from raymlops.core.errors import InvalidInputError
 from raymlops.data.schema.arrow import iso_to_micros
 
 __all__ = [
+    "ExcludedColumn",
     "COLUMN_TYPES",
     "SCHEMA_VERSION",
     "ColumnSchema",
@@ -149,6 +150,13 @@ class LabelSchema(_Model):
     classes: dict[StrictStr, LabelClass] | None = None
 
 
+class ExcludedColumn(_Model):
+    """A column that is data but not a feature: a row id, a constant, a raw timestamp."""
+
+    column: StrictStr = Field(min_length=1)
+    reason: StrictStr = ""
+
+
 class Schema(_Model):
     """What a dataset's columns should hold; see the module docstring for the JSON format.
 
@@ -162,6 +170,7 @@ class Schema(_Model):
     columns: tuple[ColumnSchema, ...]
     label: LabelSchema | None = None
     key: tuple[StrictStr, ...] = ()
+    excluded: tuple[ExcludedColumn, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> Schema:
@@ -195,6 +204,11 @@ class Schema(_Model):
                 raise ValueError(f"key column {name!r} is not among the columns; add it or fix the name")
         if len(set(self.key)) != len(self.key):
             raise ValueError(f"key {list(self.key)} lists a column twice")
+        for ex in self.excluded:
+            if ex.column not in seen:
+                raise ValueError(f"excluded column {ex.column!r} is not among the columns; remove it or fix the name")
+            if self.label is not None and ex.column == self.label.column:
+                raise ValueError(f"the label column {ex.column!r} cannot be excluded")
         return self
 
     # ---- access
@@ -214,6 +228,12 @@ class Schema(_Model):
             if col.name == name:
                 return col
         raise InvalidInputError(f"column {name!r} is not in the schema (columns: {', '.join(self.names)})")
+
+    def not_features(self) -> dict[str, str]:
+        """The columns that are not features, with why: the key columns and the excluded ones."""
+        out = {name: "the key (identifies a row)" for name in self.key}
+        out.update({ex.column: ex.reason for ex in self.excluded if ex.column not in out})
+        return out
 
     def label_values(self) -> list[Any] | None:
         """The label classes as typed values (ints for an int label), or ``None``."""
@@ -239,6 +259,7 @@ class Schema(_Model):
         else:
             out["label"] = None
         out["key"] = list(self.key)
+        out["excluded"] = [ex.model_dump() for ex in self.excluded]
         return out
 
     @classmethod

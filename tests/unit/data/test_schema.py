@@ -197,7 +197,47 @@ def test_json_format_is_documented_shape():
         ],
         "label": None,
         "key": [],
+        "excluded": [],
     }
+
+
+def test_inference_excludes_row_ids_constants_and_timestamps_with_why():
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame(
+        {
+            "rid": np.arange(1000, 1000 + n),  # an integer sequence
+            "uuid": [f"{x:032x}" for x in rng.integers(0, 2**62, n)],  # unique strings
+            "serial": rng.permutation(n) * 7919 + 10**6,  # unique, sparse ints
+            "x": rng.normal(size=n),  # unique floats are measurements, not ids
+            "c": rng.choice(["a", "b", "c"], n),
+            "k": np.full(n, 3),
+            "t": pd.date_range("2026-01-01", periods=n, freq="h"),
+            "y": rng.integers(0, 2, n),
+        }
+    )
+    schema = infer_schema(df, label="y", key="uuid")
+    assert schema.to_dict()["excluded"] == [
+        {"column": "rid", "reason": "unique per row (key-like: an integer sequence)"},
+        {"column": "serial", "reason": "unique per row (key-like)"},
+        {"column": "k", "reason": "constant (one value in every row)"},
+        {"column": "t", "reason": "a timestamp: raw time does not generalise (derive features from it, or remove this exclusion)"},
+    ]
+    assert schema.not_features()["uuid"] == "the key (identifies a row)"  # the key is not listed twice
+    # a few rows cannot tell an id from a feature; a repeated value is not an id
+    assert infer_schema(df.head(10), label="y").to_dict()["excluded"][0]["column"] == "k"
+    repeated = df.assign(rid=np.r_[np.arange(n - 1), 0])
+    assert "rid" not in {e["column"] for e in infer_schema(repeated, label="y").to_dict()["excluded"]}
+
+
+def test_exclusions_merge_across_batches_and_are_checked_on_load():
+    n = 5000  # beyond exact counting: the KMV estimate decides
+    a, b = SchemaBuilder(), SchemaBuilder()
+    a.update(pa.table({"id": list(range(n)), "v": [i % 7 for i in range(n)]}))
+    b.update(pa.table({"id": list(range(n, 2 * n)), "v": [i % 7 for i in range(n)]}))
+    assert [e.column for e in a.merge(b).build().excluded] == ["id"]
+    with pytest.raises(InvalidInputError, match="excluded column 'nope'"):
+        Schema.from_dict({"columns": [{"name": "x", "type": "int"}], "excluded": [{"column": "nope", "reason": ""}]})
 
 
 def test_hand_written_minimal_schema_uses_defaults():
