@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from raymlops.metadata.lineage import Edge, NodeId, traverse
+from raymlops.metadata.lineage import Edge, NodeId, traverse, traverse_both
 from raymlops.metadata.types import LineageGraph
 
 __all__ = ["CHUNK", "chunks", "lineage_graph"]
@@ -59,6 +59,37 @@ def _expand(conn: Connection, sqlite: bool, frontier: set[NodeId], direction: st
     return out
 
 
+# (frontier kind, events column, event type, direction) of the four ways an edge leaves a frontier
+_WAYS = (
+    ("artifact", "artifact_id", "OUTPUT", "up"),  # artifact <-OUTPUT- execution
+    ("execution", "execution_id", "INPUT", "up"),  # execution <-INPUT- artifact
+    ("artifact", "artifact_id", "INPUT", "down"),  # artifact -INPUT-> execution
+    ("execution", "execution_id", "OUTPUT", "down"),  # execution -OUTPUT-> artifact
+)
+
+
+def _expand_both(conn: Connection, sqlite: bool, up: set[NodeId], down: set[NodeId]) -> tuple[list[Edge], list[Edge]]:
+    """The edges leaving the up frontier upward and the down frontier downward, in one statement.
+
+    One ``UNION ALL`` of up to four index lookups per hop (each arm on its covering index);
+    a frontier larger than the variable bound falls back to one statement per chunk.
+    """
+    frontiers = {"up": up, "down": down}
+    arms: list[tuple[int, str, list[int]]] = []
+    for i, (kind, col, etype, direction) in enumerate(_WAYS):
+        ids = [pk for k, pk in frontiers[direction] if k == kind]
+        arms += [(i, f"SELECT {i}, artifact_id, execution_id FROM events WHERE {col} IN ({', '.join('?' * len(c))}) AND type = '{etype}'", list(c)) for c in chunks(ids, CHUNK // 4)]
+    out: dict[str, list[Edge]] = {"up": [], "down": []}
+    for start in range(0, len(arms), 4):
+        batch = arms[start : start + 4]
+        sql = " UNION ALL ".join(a[1] for a in batch)
+        for way, a, e in _raw(conn, sqlite, sql, [x for arm in batch for x in arm[2]]):
+            etype, direction = _WAYS[way][2], _WAYS[way][3]
+            edge = (("artifact", a), ("execution", e), etype) if etype == "INPUT" else (("execution", e), ("artifact", a), etype)
+            out[direction].append(edge)
+    return out["up"], out["down"]
+
+
 def lineage_graph(
     conn: Connection,
     sqlite: bool,
@@ -69,8 +100,12 @@ def lineage_graph(
 ) -> LineageGraph:
     """Walk the lineage from ``starts`` and read every node reached."""
     graph = LineageGraph()
-    dist, used = traverse(starts, direction, hops, lambda f, d: _expand(conn, sqlite, f, d))
+    if direction == "both":
+        dist, used = traverse_both(starts, hops, lambda up, down: _expand_both(conn, sqlite, up, down))
+    else:
+        dist, used = traverse(starts, direction, hops, lambda f, d: _expand(conn, sqlite, f, d))
     keys = {node: f"{node[0]}:{node[1]}" for node in dist}
+    type_names: dict[int, str] = {}
     for kind, cols in (
         ("artifact", "id, type_id, name, uri, sha256, state, properties"),
         ("execution", "id, type_id, name, NULL, NULL, state, properties"),
@@ -84,7 +119,7 @@ def lineage_graph(
                     "id": keys[node],
                     "kind": kind,
                     "pk": pk,
-                    "type": type_name(tid),
+                    "type": type_names.get(tid) or type_names.setdefault(tid, type_name(tid)),
                     "name": name,
                     "uri": uri,
                     "sha256": sha,
@@ -92,5 +127,6 @@ def lineage_graph(
                     "properties": json.loads(props) if props != "{}" else {},
                     "distance": dist[node],
                 }
-    graph.edges = {(keys[s], keys[t], ty) for s, t, ty in used}
+    key = keys.__getitem__
+    graph.edges = {(key(s), key(t), ty) for s, t, ty in used}
     return graph
