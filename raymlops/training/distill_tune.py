@@ -8,6 +8,10 @@ validation accuracy, model size and single-row latency. The Pareto front over (a
 ↑, latency ↓, size ↓) is marked, and the most accurate student within the latency
 budget is registered as an output of its trial's run, whose inputs are the teacher and
 the training data — so the student's lineage reaches its teacher.
+
+:func:`sweep_payload` is what every trial is given and :func:`fit_student` what a trial
+computes (neither touches Ray); :func:`distill_trainable` is the Tune trainable around it
+and :func:`distill_sweep` runs the sweep and registers the chosen student.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ The playbook (:meth:`Trainer.fit`):
    test split overall and per slice, with the worst slices found automatically, and
    compared with the current ``champion``: a ``Blessing`` artifact records the verdict.
 
-The steps live in their own modules: :mod:`~raymlops.training.prepared` (the data),
+The steps live in their own modules: :mod:`~raymlops.training.prepared` (the prepared data),
 :mod:`~raymlops.training.train_tune` (the sweep's trainable and default space),
 :mod:`~raymlops.training.registration` (registering with the reference profile) and
 :mod:`~raymlops.training.evaluation_run` (evaluation and blessing).
@@ -28,18 +28,19 @@ from typing import Any
 import pandas as pd
 import ray
 
-from raymlops.artifacts import BlobStore
+from raymlops.artifacts import BlobStore, loads_model
 from raymlops.core import runtime
 from raymlops.core.config import Settings
 from raymlops.core.errors import InvalidInputError
 from raymlops.core.names import validate_name
+from raymlops.data import DataPipeline, Schema
 from raymlops.metadata import MetadataAPI, connect
 from raymlops.registry import ModelRegistry
 from raymlops.tracking import start_run
 from raymlops.training import metrics as M
 from raymlops.training.evaluation_run import evaluate_and_bless, feature_slice, reported_metrics
 from raymlops.training.models import check_target, compose, fit_on_features, make_estimator
-from raymlops.training.prepared import Prepared, prepare
+from raymlops.training.prepared import SPLITS, Prepared
 from raymlops.training.registration import register_trained
 from raymlops.training.train_tune import HGB_STEPS, default_space, hgb_trainable
 from raymlops.training.tune import load_checkpoint_model, parse_space, run_sweep
@@ -107,16 +108,21 @@ class Trainer:
             schema_path: validate against this schema (a reference); inferred from the
                 data when omitted.
         """
-        return prepare(
-            data,
-            settings=self.settings,
-            store=self.store,
-            blobs=self.registry.blobs,
+        pipe = DataPipeline(self.settings, store=self.store, run_name=run_name)
+        res = pipe.run(data, target=target, key=key, schema_path=schema_path, label_quality=False, seed=seed)
+        frames = {s: pipe.load(res.artifacts[f"split_{s}"]) for s in SPLITS}
+        t = res.artifacts["transform"]
+        transform = loads_model(self.registry.blobs.get(t.sha256, what="feature transform"))
+        keys = tuple(Schema.load(res.artifacts["schema"].uri[len("file://") :]).key or ())
+        return Prepared(
+            train=frames["train"],
+            validation=frames["validation"],
+            test=frames["test"],
+            transform=transform,
+            task=res.features["task"],
             target=target,
-            key=key,
-            schema_path=schema_path,
-            seed=seed,
-            run_name=run_name,
+            artifacts=res.artifacts,
+            exclude=keys,
         )
 
     # ------------------------------------------------------------------ fit
@@ -241,33 +247,14 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluate
     def evaluate_and_bless(
-        self,
-        name: str,
-        version: int,
-        prep: Prepared,
-        *,
-        metric: str,
-        slices: Sequence[Any] = (),
-        thresholds: Sequence[Any] | None = None,
-        max_drop: float = 0.0,
-        dummy_score: float | None = None,
-        k_worst: int = 5,
+        self, name: str, version: int, prep: Prepared, *, metric: str, **options: Any
     ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
         """Evaluate ``name@version`` on the test split against the champion and record a Blessing.
 
-        See :func:`raymlops.training.evaluation_run.evaluate_and_bless`.
+        ``options`` (``slices``, ``thresholds``, ``max_drop``, ``dummy_score``,
+        ``k_worst``) and the result are those of
+        :func:`raymlops.training.evaluation_run.evaluate_and_bless`.
         """
         return evaluate_and_bless(
-            self.settings,
-            self.store,
-            self.registry,
-            name,
-            version,
-            prep,
-            metric=metric,
-            slices=slices,
-            thresholds=thresholds,
-            max_drop=max_drop,
-            dummy_score=dummy_score,
-            k_worst=k_worst,
+            self.settings, self.store, self.registry, name, version, prep, metric=metric, **options
         )

@@ -20,6 +20,7 @@ from raymlops.training.distill.students import DistillationConfig, make_student
 
 __all__ = ["distill", "distillation_set", "fit_weighted", "train_hard"]
 
+
 def _take(X: Any, idx: np.ndarray) -> Any:
     if isinstance(X, pd.DataFrame):
         return X.iloc[idx].reset_index(drop=True)

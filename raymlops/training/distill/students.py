@@ -71,6 +71,7 @@ STUDENT_KINDS: Mapping[str, StudentKind] = {
     "hgb": StudentKind("boosting rounds (max_iter) of 15-leaf trees", 50, True, _hgb),
 }
 
+
 @dataclass(frozen=True, kw_only=True)
 class DistillationConfig:
     """What to distil into: temperature, hard-label weight and the student.
@@ -83,7 +84,7 @@ class DistillationConfig:
         student_params: extra keyword arguments for the student's estimator (for a
             pipeline, its last step), e.g. ``{"alpha": 0.01}`` for the MLP's L2.
         normalize_weights: divide the sample weights by ``alpha + (1 − alpha) t²`` so
-            every row weighs 1 in total (see the module docstring).
+            every row weighs 1 in total (see :mod:`raymlops.training.distill`).
         teacher_output: how to read the teacher (see :func:`teacher_logits`).
 
     Raises:

@@ -21,7 +21,7 @@ __all__ = ["SliceSpec", "as_slice_spec"]
 
 @dataclass(frozen=True, kw_only=True)
 class SliceSpec:
-    """How to cut the evaluation data into slices (see the module docstring).
+    """How to cut the evaluation data into slices (see :mod:`raymlops.training.evaluate`).
 
     Args:
         column: the column to slice on.

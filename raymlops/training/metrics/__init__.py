@@ -26,6 +26,9 @@ Conventions (all computed with :mod:`sklearn.metrics`):
   ``roc_auc_score(..., multi_class="ovr", average="macro")``. (This matters for slices
   of the evaluation data, see :mod:`raymlops.training.evaluate`.)
 
+The declarations and the lookup are in :mod:`~raymlops.training.metrics.declared`, the
+scoring of predictions and models in :mod:`~raymlops.training.metrics.scoring`.
+
 Example:
     >>> score("f1", ["no", "yes", "yes", "no"], ["no", "yes", "no", "no"])
     0.6666666666666666

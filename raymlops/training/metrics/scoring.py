@@ -17,6 +17,10 @@ from raymlops.training.metrics.declared import Metric, get_metric, resolve_metri
 
 __all__ = ["Predictions", "model_task", "predict_for", "score", "score_model"]
 
+
+# ---------------------------------------------------------------------------- scoring
+
+
 def _column(values: Any, what: str) -> np.ndarray:
     if isinstance(values, pd.DataFrame):
         if values.shape[1] != 1:
@@ -71,7 +75,7 @@ def score(
             class (a slice), so that binary/multiclass and the positive class stay fixed.
 
     Returns:
-        The value, ``nan`` when it is undefined on these rows (see the module docstring).
+        The value, ``nan`` when it is undefined on these rows (see :mod:`raymlops.training.metrics`).
 
     Raises:
         InvalidInputError: missing predictions or probabilities, mismatched lengths or

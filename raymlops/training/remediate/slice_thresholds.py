@@ -182,7 +182,6 @@ class SliceThresholds(BaseEstimator):
         return np.asarray(pred, dtype=np.int64)
 
 
-
 def slice_membership(X: pd.DataFrame, column: str, value: str) -> np.ndarray:
     """``"in"`` for the rows where ``column`` reads ``value`` (compared as text), else ``"out"``.
 
