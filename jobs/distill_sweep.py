@@ -15,7 +15,7 @@ import sys
 
 from raymlops.core.config import Settings
 from raymlops.core.errors import RaymlopsError
-from raymlops.training.distill_sweep import distill_sweep
+from raymlops.training.distill_tune import distill_sweep
 from raymlops.training.train import Trainer
 
 

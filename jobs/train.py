@@ -16,8 +16,9 @@ import sys
 
 from raymlops.core.config import Settings
 from raymlops.core.errors import RaymlopsError
-from raymlops.training.search_space import load_space
+from raymlops.training.search_space import read_space
 from raymlops.training.train import Trainer
+from raymlops.training.tune import parse_space
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,11 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         settings.ensure_home()
         space = None
         if args.space:
-            import yaml
-
-            load_space(args.space)
-            with open(args.space) as f:
-                space = yaml.safe_load(f)
+            space = read_space(args.space)
+            parse_space(space)  # Tune's own checks too, before any work
         trainer = Trainer(settings)
         result = trainer.fit(
             args.data,

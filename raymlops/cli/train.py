@@ -1,22 +1,28 @@
-"""`raymlops train` and `raymlops distill`."""
+"""`raymlops train`, `raymlops distill` and `raymlops remediate`."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
 from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.training.distill_tune import distill_sweep
+from raymlops.training.evaluate import Threshold
+from raymlops.training.metrics import get_metric
+from raymlops.training.remediation_run import METHODS, run_remediation
+from raymlops.training.search_space import read_space
+from raymlops.training.train import Trainer
+from raymlops.training.tune import parse_space
 
 
-def _space(value: str | None):
+def _space(value: str | None) -> dict[str, Any] | None:
+    """The search space file as written, checked (Tune's own checks included) before any work."""
     if value is None:
         return None
-    from raymlops.training.search_space import load_space
-
-    load_space(value)  # parse errors surface here, before any work
-    import yaml
-
-    with open(value) as f:
-        return yaml.safe_load(f)
+    space = read_space(value)
+    parse_space(space)
+    return space
 
 
 def register(cli: click.Group) -> None:
@@ -38,16 +44,12 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def train(cctx: CliContext, data_path, target, name, metric, tune_trials, space, slices, key, schema_path, max_drop, min_slice, experiment, seed):
         """Baselines, default model, optional sweep; register, evaluate per slice and bless."""
-        from raymlops.training import metrics as M
-        from raymlops.training.evaluate import Threshold
-        from raymlops.training.train import Trainer
-
         parsed_space = _space(space)
         thresholds = []
         if min_slice is not None:
             thresholds.append(Threshold(metric=metric or "accuracy", lower=min_slice, slices="all"))
             if metric is not None:
-                M.get_metric(metric)
+                get_metric(metric)
         cctx.settings.ensure_home()
         result = Trainer(cctx.settings, store=cctx.store()).fit(
             data_path,
@@ -99,9 +101,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def distill(cctx: CliContext, data_path, target, teacher, name, trials, latency_budget_ms, space, schema_path, seed):
         """Distil a registered teacher into small students; register the best within a latency budget."""
-        from raymlops.training.distill_sweep import distill_sweep
-        from raymlops.training.train import Trainer
-
         parsed_space = _space(space)
         cctx.settings.ensure_home()
         trainer = Trainer(cctx.settings, store=cctx.store())
@@ -142,7 +141,7 @@ def register(cli: click.Group) -> None:
     @click.option("--target", required=True, help="The label column.")
     @click.option("--model", "model_ref", required=True, help="The model to remediate: NAME@VERSION or NAME@ALIAS.")
     @click.option("--slice", "slice_expr", required=True, help="The underperforming slice, COLUMN=VALUE.")
-    @click.option("--method", type=click.Choice(["thresholds", "mindiff", "augment"]), default="thresholds", show_default=True)
+    @click.option("--method", type=click.Choice(list(METHODS)), default="thresholds", show_default=True)
     @click.option("--lam", type=click.FloatRange(min=0), default=3.0, show_default=True, help="MinDiff weight (mindiff).")
     @click.option("--register", help="Register the remediated model under this name.")
     @click.option("--schema", "schema_path", type=click.Path(dir_okay=False))
@@ -151,9 +150,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def remediate(cctx: CliContext, data_path, target, model_ref, slice_expr, method, lam, register, schema_path, seed):
         """Close a slice gap (per-slice thresholds, MinDiff, slice augmentation); compare before/after."""
-        from raymlops.training.remedy import remediate as run_remediation
-        from raymlops.training.train import Trainer
-
         cctx.settings.ensure_home()
         trainer = Trainer(cctx.settings, store=cctx.store())
         trainer.registry.get(model_ref)

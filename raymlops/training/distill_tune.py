@@ -8,6 +8,10 @@ validation accuracy, model size and single-row latency. The Pareto front over (a
 ↑, latency ↓, size ↓) is marked, and the most accurate student within the latency
 budget is registered as an output of its trial's run, whose inputs are the teacher and
 the training data — so the student's lineage reaches its teacher.
+
+:func:`sweep_payload` is what every trial is given and :func:`fit_student` what a trial
+computes (neither touches Ray); :func:`distill_trainable` is the Tune trainable around it
+and :func:`distill_sweep` runs the sweep and registers the chosen student.
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import ray
 
+from raymlops.core import runtime
 from raymlops.core.errors import InvalidInputError
+from raymlops.core.names import validate_name
 from raymlops.training import distill as D
 from raymlops.training.models import compose
-from raymlops.monitoring.live import reference_attachment
+from raymlops.training.registration import register_trained
+from raymlops.training.tune import load_checkpoint_model, parse_space, report, run_sweep
 
-__all__ = ["default_distill_space", "fit_student", "distill_trainable", "distill_sweep"]
+__all__ = ["default_distill_space", "distill_sweep", "distill_trainable", "fit_student", "sweep_payload"]
 
 
 def default_distill_space() -> dict[str, Any]:
@@ -54,7 +62,7 @@ def fit_student(config: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[Any
         classes=data["classes"],
         normalize=cfg.normalize_weights,
     )
-    student = D._fit_weighted(D.make_student(cfg, seed=int(config.get("seed", 0))), X_rep, y_rep, w)
+    student = D.fit_weighted(D.make_student(cfg, seed=int(config.get("seed", 0))), X_rep, y_rep, w)
     model = compose(data["transform"], student)
     accuracy = float(np.mean(model.predict(data["X_val_raw"]) == data["y_val"]))
     return model, {
@@ -66,8 +74,6 @@ def fit_student(config: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[Any
 
 def distill_trainable(config: dict[str, Any], *, data: dict[str, Any]) -> None:
     """A Tune trainable: one student, reported once with its checkpoint."""
-    from raymlops.training.tune import report
-
     model, figures = fit_student(config, data)
     report(figures, model=model)
 
@@ -120,13 +126,6 @@ def distill_sweep(
         ModelNotFoundError: the teacher does not exist (before any work).
         InvalidInputError: bad trial count, budget or search space.
     """
-    import ray
-
-    from raymlops.core import runtime
-    from raymlops.registry import validate_name
-    from raymlops.training.search_space import parse_space
-    from raymlops.training.tune import load_checkpoint_model, run_sweep
-
     validate_name(name)
     if trials < 1:
         raise InvalidInputError(f"--trials {trials}: use at least 1 trial")
@@ -207,11 +206,11 @@ def distill_sweep(
     if ckpt is None:
         raise InvalidInputError(f"trial {best['trial_id']} left no checkpoint to register")
     student = load_checkpoint_model(ckpt)
-    record = trainer.registry.register(
+    record = register_trained(
+        trainer.registry,
         student,
         name,
-        input_example=X_tr.head(5),
-        attachments=reference_attachment(student, X_tr),
+        X_train=X_tr,
         run=best["run_id"],
         description=f"student of {out['teacher']} (t={best['temperature']}, alpha={best['alpha']:.3f}, capacity={best['capacity']})",
         metadata={

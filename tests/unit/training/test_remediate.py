@@ -19,9 +19,9 @@ from raymlops.core.errors import InvalidInputError
 from raymlops.training.remediate import (
     MinDiffLogisticRegression,
     SliceThresholds,
-    _mmd2_and_grad,
     augment_slice,
     compare,
+    mmd2_and_grad,
     mmd2_biased,
     slice_metrics,
 )
@@ -73,7 +73,7 @@ def test_mmd2_gradient_matches_finite_differences():
     rng = np.random.default_rng(3)
     a, b = rng.random(9), rng.random(6)
     for l in (0.1, 0.4):
-        value, ga, gb = _mmd2_and_grad(a, b, l)
+        value, ga, gb = mmd2_and_grad(a, b, l)
         assert value == pytest.approx(mmd2_biased(a, b, l), rel=1e-12)
         np.testing.assert_allclose(ga, approx_fprime(a, lambda x: mmd2_biased(x, b, l), 1e-8), atol=1e-5)
         np.testing.assert_allclose(gb, approx_fprime(b, lambda x: mmd2_biased(a, x, l), 1e-8), atol=1e-5)

@@ -1,0 +1,36 @@
+"""Data ready for training: the data pipeline's splits of a dataset, its fitted feature
+transform and their artifacts (the inputs every run of a training records).
+:meth:`raymlops.training.train.Trainer.prepare` makes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from raymlops.metadata import Artifact
+
+__all__ = ["SPLITS", "Prepared"]
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class Prepared:
+    """Data ready for training: the splits, the fitted transform and their artifacts."""
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    transform: Any
+    task: str
+    target: str
+    artifacts: dict[str, Artifact]
+    exclude: tuple[str, ...] = ()
+
+    def xy(self, split: str) -> tuple[pd.DataFrame, pd.Series]:
+        """The features and the target of one split (keys and ``__`` columns dropped)."""
+        df = getattr(self, split)
+        drop = [self.target, *self.exclude, *[c for c in df.columns if str(c).startswith("__")]]
+        return df.drop(columns=drop), df[self.target]
