@@ -14,7 +14,7 @@ from raymlops.demo.common import DATASET, MODEL, TARGET
 from raymlops.demo.serving import serving_chapter
 from raymlops.metadata import connect
 from raymlops.registry import ModelRegistry
-from raymlops.training.distill_sweep import distill_sweep
+from raymlops.training.distill_tune import distill_sweep
 from raymlops.training.train import Trainer
 
 __all__ = ["run_demo"]
