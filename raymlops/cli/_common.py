@@ -15,7 +15,7 @@ from raymlops.core.runtime import init as init_ray
 from raymlops.metadata import connect
 from raymlops.registry import ModelRegistry
 
-__all__ = ["CliContext", "command_options", "emit", "global_options", "pass_cli", "table"]
+__all__ = ["CliContext", "command_options", "emit", "excluded_lines", "global_options", "pass_cli", "table"]
 
 
 class CliContext:
@@ -101,3 +101,12 @@ def _default(obj: Any) -> Any:
     if hasattr(obj, "to_dict"):
         return obj.to_dict()
     return str(obj)
+
+
+def excluded_lines(excluded: list[dict[str, str]]) -> list[str]:
+    """One line per column left out of the features, with why and how to keep it."""
+    if not excluded:
+        return []
+    lines = ["not features (keep one with --keep-column COL):"]
+    lines += [f"  {e['column']}: {e['reason']}" for e in excluded]
+    return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.cli._common import CliContext, command_options, emit, excluded_lines, pass_cli, table
 from raymlops.data.artifacts import dataset_artifact
 from raymlops.data.errors import DataUnusableError, reading
 from raymlops.data.pipeline import DataPipeline
@@ -103,11 +103,12 @@ def register(cli: click.Group) -> None:
     @click.option("--augment/--no-augment", default=False, help="SMOTE-style class rebalancing of the training split.")
     @click.option("--select", type=click.Choice(["mutual_info", "model"]), help="Feature selection.")
     @click.option("--k", type=click.IntRange(min=1), help="Features kept by --select mutual_info.")
+    @click.option("--keep-column", "keep", multiple=True, help="Use this column as a feature although it looks like a row id, a constant or a timestamp.")
     @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder.")
     @click.option("--seed", type=int, default=0, show_default=True)
     @command_options
     @pass_cli
-    def pipeline_cmd(cctx: CliContext, data_path, target, key, schema_path, label_issues, augment, select, k, out_dir, seed):
+    def pipeline_cmd(cctx: CliContext, data_path, target, key, schema_path, label_issues, augment, select, k, keep, out_dir, seed):
         """Ingest, validate, split, check labels, augment and fit features, with lineage."""
         pipe = _pipeline(cctx, out_dir)
         res = pipe.run(
@@ -121,6 +122,7 @@ def register(cli: click.Group) -> None:
             select=select,
             k=k,
             seed=seed,
+            keep=list(keep),
         )
         d = res.to_dict()
 
@@ -133,6 +135,7 @@ def register(cli: click.Group) -> None:
                     f"label issues: {r['label_issues']}",
                     f"augmented rows: {r['augmented'] or '-'}",
                     f"features out: {len(r['features'].get('features_out', []))}",
+                    *excluded_lines(r["excluded_columns"]),
                     f"outputs in {r['out_dir']}",
                 ]
             )

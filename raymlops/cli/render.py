@@ -8,22 +8,30 @@ from typing import Any
 __all__ = ["lineage_tree", "table"]
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "(none)") -> str:
-    """A plain text table of ``rows`` with the given columns."""
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "(none)", undefined: Sequence[str] = ()) -> str:
+    """A plain text table of ``rows`` with the given columns.
+
+    A missing value prints as ``-``; in the ``undefined`` columns (metrics), a ``None`` or
+    ``nan`` is a value that does not exist on those rows and prints as ``n/a``.
+    """
     if not rows:
         return empty
-    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    cells = [["n/a" if c in undefined and _undefined(r.get(c)) else _cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
     return "\n".join(lines)
 
 
+def _undefined(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
 def _cell(v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return "n/a" if v != v else f"{v:.4g}"
     if isinstance(v, dict):
         return ",".join(f"{k}={_cell(x)}" for k, x in v.items()) or "-"
     if isinstance(v, (list, tuple)):

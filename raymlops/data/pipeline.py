@@ -434,6 +434,12 @@ class DataPipeline:
             raise InvalidInputError(f"cannot keep {unknown}: not columns of the data ({', '.join(schema.names)})")
         not_features = {c: why for c, why in schema.not_features().items() if c not in keep and c != target}
         res.excluded = [{"column": c, "reason": why} for c, why in not_features.items()]
+        if not [c for c in schema.names if c != target and c not in not_features]:
+            left_out = "; ".join(f"{c}: {why}" for c, why in not_features.items())
+            raise InvalidInputError(
+                f"no feature columns left: every column besides {target!r} is left out ({left_out}); "
+                "keep one as a feature with --keep-column COL"
+            )
         excluded = tuple(not_features)
         res.splits, splits = self.split(
             arts["valid"], key=list(keys) or None, fractions=fractions, stratify=target if (stratify and task == "classification") else None

@@ -15,9 +15,8 @@ from raymlops.cli.render import table
 from raymlops.core.config import Settings
 from raymlops.demo.common import MODEL, TARGET
 from raymlops.demo.drift import drift_chapter
-from raymlops.monitoring import get_monitor, reference_attachment
+from raymlops.monitoring import get_monitor
 from raymlops.serving import ErrorRateGate, LatencyGate, RolloutPlan, ShadowAgreementGate, deploy, get_controller
-from raymlops.training.models import fit_on_features, make_estimator
 
 __all__ = ["serving_chapter"]
 
@@ -28,9 +27,10 @@ def serving_chapter(
     """Serve the champion, shadow then canary a challenger under traffic, print the decisions."""
     reg = trainer.registry
     champion = reg.get(f"{MODEL}@champion")["version"]
-    X, y = prep.xy("train")
-    challenger_model = fit_on_features(prep.transform, make_estimator("linear", "classification", {"C": 0.3}), X, y)
-    challenger = reg.register(challenger_model, MODEL, input_example=X.head(), attachments=reference_attachment(challenger_model, X), description="challenger: a more regularised linear model")["version"]
+    challenger = trainer.fit_estimator(
+        prep, name=MODEL, estimator="linear", params={"C": 0.3}, experiment="demo",
+        description="challenger: a more regularised linear model",
+    )["version"]  # a tracked run with the data as inputs: its lineage reaches the raw feed
     _, blessing, _ = trainer.evaluate_and_bless(MODEL, challenger, prep, metric="accuracy", max_drop=0.02)
     reg.set_alias(MODEL, challenger, "challenger", reason="demo challenger")
     say(f"challenger {MODEL}@{challenger}: {blessing['verdict']} against the champion ({blessing['baseline']})")

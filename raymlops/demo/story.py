@@ -80,14 +80,13 @@ def run_demo(
         f"blessing: {result.blessing['verdict']} ({result.blessing['baseline']})"
     )
     by_slice = [{"slice": k, **v, "rows": result.evaluation["counts"][k]} for k, v in result.evaluation["by_slice"].items()]
-    say(table(by_slice, ["slice", "rows", "accuracy", "f1"]))
+    say(table(by_slice, ["slice", "rows", "accuracy", "f1"], undefined=["accuracy", "f1"]))
     if result.worst_slices:
         w = result.worst_slices[0]
         say(f"worst slice found automatically (SliceLine): {w['name']} ({w['size']} rows, error rate {w['error_rate']:.2f})")
     if result.blessed:
         move = registry.set_alias(MODEL, result.version, "champion", reason="demo: blessed")
         say(f"{MODEL}@champion -> version {move['to_version']} (was {move['from_version'] or 'unset'})")
-    record = registry.get(f"{MODEL}@champion")
     summary["train"] = result.to_dict()
 
     say("\nknowledge distillation on digits: a gradient-boosting teacher -> small MLP students (4 Tune trials)")
@@ -107,9 +106,10 @@ def run_demo(
     say("\n== 3. Deployment on Ray Serve: champion live, a challenger shadowed then canaried, gates decide")
     summary["serving"] = serving_chapter(settings, trainer, prep, say, port=port, keep_serving=keep_serving)
 
+    record = registry.get(f"{MODEL}@champion")  # read now: the serving chapter may have promoted the challenger
     graph = store.lineage(("artifact", record["artifact_id"]), direction="up", hops=20).to_dict()
     root = f"artifact:{record['artifact_id']}"
-    say(f"lineage of {MODEL}@champion:")
+    say(f"lineage of {MODEL}@champion (version {record['version']}):")
     say(lineage_tree(graph, root))
     summary.update({"model": record, "champion_lineage": graph})
     return summary

@@ -17,7 +17,7 @@ and :func:`distill_sweep` runs the sweep and registers the chosen student.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,7 +83,8 @@ def sweep_payload(teacher_model: Any, teacher_cols: list[str], prep: Any) -> dic
     X_tr, y_tr = prep.xy("train")
     X_val, y_val = prep.xy("validation")
     return {
-        "teacher_logits": D.teacher_logits(teacher_model, X_tr[teacher_cols]),
+        # the teacher reads the columns it was trained on, excluded ones too (an old teacher may use a row id)
+        "teacher_logits": D.teacher_logits(teacher_model, prep.train[teacher_cols]),
         "X_train": prep.transform.transform(X_tr),
         "y_train": y_tr.to_numpy(),
         "classes": list(teacher_model.classes_),
@@ -107,6 +108,7 @@ def distill_sweep(
     schema_path: str | None = None,
     prepared: Any = None,
     experiment: str | None = None,
+    keep: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Sweep students of ``teacher`` and register the best within the latency budget.
 
@@ -137,12 +139,12 @@ def distill_sweep(
         raise InvalidInputError(f"teacher {teacher} is not a classifier (no classes_): distillation needs class probabilities")
     param_space = parse_space(space if space is not None else default_distill_space())
 
-    prep = prepared or trainer.prepare(data, target=target, schema_path=schema_path, seed=seed)
+    prep = prepared or trainer.prepare(data, target=target, schema_path=schema_path, seed=seed, keep=keep)
     if prep.task != "classification":
         raise InvalidInputError(f"target {target!r} is a regression target: distillation here is for classifiers")
     X_tr, y_tr = prep.xy("train")
     X_val, y_val = prep.xy("validation")
-    missing = [c["name"] for c in teacher_rec["signature"].get("inputs", []) if c["name"] not in X_tr.columns]
+    missing = [c["name"] for c in teacher_rec["signature"].get("inputs", []) if c["name"] not in prep.train.columns]
     if missing:
         raise InvalidInputError(f"teacher {teacher} needs columns this data lacks: {', '.join(missing)}")
     teacher_cols = [c["name"] for c in teacher_rec["signature"].get("inputs", [])] or list(X_tr.columns)
@@ -186,8 +188,8 @@ def distill_sweep(
     for row, on_front in zip(rows, D.pareto_front(rows)):
         row["pareto"] = bool(on_front)
     teacher_size = D.model_size_bytes(teacher_model)
-    teacher_latency = D.single_row_latency_ms(teacher_model, X_val[teacher_cols], repeats=100)
-    teacher_acc = float(np.mean(teacher_model.predict(X_val[teacher_cols]) == y_val.to_numpy()))
+    teacher_latency = D.single_row_latency_ms(teacher_model, prep.validation[teacher_cols], repeats=100)
+    teacher_acc = float(np.mean(teacher_model.predict(prep.validation[teacher_cols]) == y_val.to_numpy()))
     best = D.pick_best(rows, metric="accuracy", latency_budget_ms=latency_budget_ms)
     out: dict[str, Any] = {
         "name": name,
@@ -198,6 +200,7 @@ def distill_sweep(
         "teacher_latency_ms": teacher_latency,
         "latency_budget_ms": latency_budget_ms,
         "trials": rows,
+        "excluded_columns": prep.excluded_columns(),
     }
     if best is None:
         out["message"] = f"no student is within the latency budget of {latency_budget_ms} ms; nothing registered"

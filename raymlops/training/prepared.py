@@ -28,9 +28,14 @@ class Prepared:
     target: str
     artifacts: dict[str, Artifact]
     exclude: tuple[str, ...] = ()
+    excluded: tuple[dict[str, str], ...] = ()  # the columns that are not features, with why
+
+    def excluded_columns(self) -> list[dict[str, str]]:
+        """``[{"column", "reason"}]``: the key, row ids, constants and timestamps left out."""
+        return [dict(e) for e in self.excluded]
 
     def xy(self, split: str) -> tuple[pd.DataFrame, pd.Series]:
-        """The features and the target of one split (keys and ``__`` columns dropped)."""
+        """The features and the target of one split (excluded and ``__`` columns dropped)."""
         df = getattr(self, split)
         drop = [self.target, *self.exclude, *[c for c in df.columns if str(c).startswith("__")]]
         return df.drop(columns=drop), df[self.target]

@@ -62,6 +62,7 @@ class TrainResult:
     evaluation: dict[str, Any] = field(default_factory=dict)
     worst_slices: list[dict[str, Any]] = field(default_factory=list)
     sweep: list[dict[str, Any]] = field(default_factory=list)
+    excluded_columns: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +76,7 @@ class TrainResult:
             "evaluation": self.evaluation,
             "worst_slices": self.worst_slices,
             "sweep": self.sweep,
+            "excluded_columns": self.excluded_columns,
         }
 
 
@@ -101,19 +103,21 @@ class Trainer:
         schema_path: str | None = None,
         seed: int = 0,
         run_name: str | None = None,
+        keep: Sequence[str] = (),
     ) -> Prepared:
         """Run the data pipeline (no label-quality pass) and load its splits.
 
         Args:
             schema_path: validate against this schema (a reference); inferred from the
                 data when omitted.
+            keep: columns to use as features although the schema excludes them (a
+                row id, a constant, a timestamp).
         """
         pipe = DataPipeline(self.settings, store=self.store, run_name=run_name)
-        res = pipe.run(data, target=target, key=key, schema_path=schema_path, label_quality=False, seed=seed)
+        res = pipe.run(data, target=target, key=key, schema_path=schema_path, label_quality=False, seed=seed, keep=keep)
         frames = {s: pipe.load(res.artifacts[f"split_{s}"]) for s in SPLITS}
         t = res.artifacts["transform"]
         transform = loads_model(self.registry.blobs.get(t.sha256, what="feature transform"))
-        keys = tuple(Schema.load(res.artifacts["schema"].uri[len("file://") :]).key or ())
         return Prepared(
             train=frames["train"],
             validation=frames["validation"],
@@ -122,7 +126,8 @@ class Trainer:
             task=res.features["task"],
             target=target,
             artifacts=res.artifacts,
-            exclude=keys,
+            exclude=tuple(e["column"] for e in res.excluded),
+            excluded=tuple(res.excluded),
         )
 
     # ------------------------------------------------------------------ fit
@@ -143,6 +148,7 @@ class Trainer:
         thresholds: Sequence[Any] | None = None,
         max_drop: float = 0.0,
         prepared: Prepared | None = None,
+        keep: Sequence[str] = (),
     ) -> TrainResult:
         """Baselines, default model, optional sweep; register, evaluate and bless the best.
 
@@ -159,7 +165,7 @@ class Trainer:
         if tune_trials < 0:
             raise InvalidInputError(f"--tune {tune_trials}: use a number of trials, 0 for none")
 
-        prep = prepared or self.prepare(data, target=target, key=key, schema_path=schema_path, seed=seed)
+        prep = prepared or self.prepare(data, target=target, key=key, schema_path=schema_path, seed=seed, keep=keep)
         X_tr, y_tr = prep.xy("train")
         X_val, y_val = prep.xy("validation")
         check_target(pd.concat([y_tr, y_val]), target)
@@ -243,6 +249,50 @@ class Trainer:
             evaluation=evaluation,
             worst_slices=worst,
             sweep=sweep_rows,
+            excluded_columns=prep.excluded_columns(),
+        )
+
+    def fit_estimator(
+        self,
+        prep: Prepared,
+        *,
+        name: str,
+        estimator: str,
+        params: Mapping[str, Any] | None = None,
+        experiment: str | None = None,
+        seed: int = 0,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """Fit one estimator on prepared data as a tracked run and register it.
+
+        The run has the training split and the feature transform as inputs, so the new
+        version's lineage reaches the raw data like :meth:`fit`'s. Not evaluated or
+        blessed here: call :meth:`evaluate_and_bless`.
+
+        Returns:
+            The registry's record of the new version.
+        """
+        validate_name(name)
+        experiment = experiment or name
+        validate_name(experiment, "experiment")
+        params = dict(params or {})
+        m = M.get_metric(M.default_metric(prep.task))
+        X_tr, y_tr = prep.xy("train")
+        X_val, y_val = prep.xy("validation")
+        inputs = [prep.artifacts["train"], prep.artifacts["transform"]]
+        run_params = {"estimator": estimator, "target": prep.target, "metric": m.name, **params}
+        with start_run(experiment, name=f"{estimator} {params}" if params else estimator, params=run_params, seed=seed, inputs=inputs, store=self.store) as run:
+            model = fit_on_features(prep.transform, make_estimator(estimator, prep.task, params, seed=seed), X_tr, y_tr)
+            scores = M.score_model(model, X_val, y_val, reported_metrics(prep.task, m.name))
+            run.log_metrics({f"val_{k}": v for k, v in scores.items()})
+        return register_trained(
+            self.registry,
+            model,
+            name,
+            X_train=X_tr,
+            run=run.id,
+            description=description or f"{estimator} for {prep.target!r} ({prep.task})",
+            metadata={"task": prep.task, "target": prep.target, "metric": m.name, "validation": {m.name: scores[m.name]}, "selected": estimator},
         )
 
     # ------------------------------------------------------------------ evaluate

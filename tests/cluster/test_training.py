@@ -124,11 +124,14 @@ def test_cli_train_json_and_bad_input(ray_address, tmp_path):
     assert ok.returncode == 0, ok.stderr[-2000:]
     out = json.loads(ok.stdout)
     assert {"name", "version", "metrics", "blessed", "runs"} <= set(out)
-    pd.DataFrame({"x": range(50), "label": 1}).to_csv(tmp_path / "constant.csv", index=False)
+    pd.DataFrame({"x": [i % 7 for i in range(50)], "label": 1}).to_csv(tmp_path / "constant.csv", index=False)
+    pd.DataFrame({"rid": range(50), "label": [i % 2 for i in range(50)]}).to_csv(tmp_path / "idonly.csv", index=False)
     (tmp_path / "bad.yaml").write_text("learning_rate: {triangular: [0, 1]}\n")
     for args, needle in (
         ((raw, "--target", "nope", "--name", "m1"), "'nope'"),
         ((str(tmp_path / "constant.csv"), "--target", "label", "--name", "m2"), "single class"),
+        ((str(tmp_path / "idonly.csv"), "--target", "label", "--name", "m5"), "--keep-column"),
+        ((raw, "--target", "label", "--name", "m6", "--keep-column", "nope"), "cannot keep"),
         ((raw, "--target", "label", "--name", "m3", "--tune", "2", "--space", str(tmp_path / "bad.yaml")), "triangular"),
         ((raw, "--target", "label", "--name", "m4", "--metric", "rmse"), "rmse"),
     ):

@@ -17,8 +17,11 @@ Conventions (all computed with :mod:`sklearn.metrics`):
 - Multiclass problems: ``f1``, ``precision`` and ``recall`` are **macro** averages (the
   unweighted mean over the labels present in ``y_true`` or ``y_pred``, scikit-learn's
   default), ``roc_auc`` is the one-vs-rest macro average.
-- An undefined precision, recall or F1 (no predicted, or no true, positives) is 0, the
-  value scikit-learn uses, without its warning.
+- An undefined precision, recall or F1 (0/0: no predicted positives for precision, no
+  true positives for recall, neither for F1) is ``nan``, shown as ``n/a``, not the 0
+  scikit-learn uses by default: a slice without positives has no F1, and a gate cannot
+  judge it (``zero_division=np.nan``; in a macro average the undefined classes are left
+  out). A model that predicts positives where there are none has precision and F1 0.
 - A metric that cannot be computed on the rows given is ``nan``, never an error: ROC AUC
   of rows with a single class, R² of a single row. In a multiclass ROC AUC, classes
   that are absent from (or the only class of) the rows are left out of the average;

@@ -83,7 +83,8 @@ def _prf(kind: str) -> MetricFn:
     sk = {"f1": skm.f1_score, "precision": skm.precision_score, "recall": skm.recall_score}[kind]
 
     def fn(y_true, y_pred, proba, classes) -> float:
-        return float(sk(y_true, y_pred, zero_division=0.0, **_averaging(classes)))
+        # undefined (0/0) is nan, not 0: a slice without positives has no F1 to report or gate on
+        return float(sk(y_true, y_pred, zero_division=np.nan, **_averaging(classes)))
 
     fn.__name__ = f"_{kind}"
     return fn

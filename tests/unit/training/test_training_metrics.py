@@ -125,8 +125,14 @@ def test_undefined_values_are_nan_without_warnings():
     # pytest turns warnings into errors, so these also prove no UndefinedMetricWarning
     assert math.isnan(score("roc_auc", ["a", "a"], proba=[0.2, 0.7], classes=["a", "b"]))
     assert math.isnan(score("r2", [1.0], [2.0]))
-    # precision with no predicted positives is 0 (sklearn's value), not a warning
-    assert score("precision", ["a", "b"], ["a", "a"]) == 0.0
+    # 0/0 is undefined (nan), not sklearn's default 0: no predicted positives -> no precision
+    assert math.isnan(score("precision", ["a", "b"], ["a", "a"]))
+    assert score("recall", ["a", "b"], ["a", "a"]) == 0.0  # a positive was missed: recall is 0
+    # a slice without positives, all predicted negative: F1 undefined; predicted positives there: F1 0
+    assert math.isnan(score("f1", [0, 0, 0], [0, 0, 0], classes=[0, 1]))
+    assert score("f1", [0, 0, 0], [0, 1, 0], classes=[0, 1]) == 0.0
+    # macro F1 leaves the undefined class out of the mean
+    assert score("f1", ["a", "a", "b"], ["a", "a", "b"]) == 1.0
     # multiclass OvR leaves out classes absent from the rows
     classes = ["a", "b", "c"]
     proba = np.array([[0.7, 0.2, 0.1], [0.2, 0.5, 0.3], [0.6, 0.3, 0.1], [0.1, 0.8, 0.1]])
