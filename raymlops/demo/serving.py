@@ -80,7 +80,7 @@ def serving_chapter(
             f"shadow: v{challenger} sees {sh['mirror_percent']:.0f}% of requests; {sh['pairs']} pairs, agreement "
             f"{sh['agreement']:.3f}, class-distribution distance {sh.get('distance') or 0:.3f}; clients only ever got v{champion}"
         )
-        ray.get(ctl.rollback.remote(MODEL, "shadow looked fine; now a canary"))
+        # starting the canary ends the shadow phase (recorded as end_shadow, state ENDED)
         canary = RolloutPlan(model=MODEL, strategy="canary", from_version=champion, to_version=challenger, steps=[20, 50, 100], bake_s=3, gates=gates)
         ray.get(ctl.start_rollout.remote(canary.to_dict()))
         deadline = time.time() + 60

@@ -233,6 +233,9 @@ class RolloutController(ClockedService):
         p = RolloutPlan.from_dict(plan)
         async with self._begin():
             self.manager.state(p.model)  # an unknown model is a 404 before anything is deployed
+            ended = self.manager.end_shadow_for(p, now=time.time())  # a shadow phase ends where the next rollout starts
+            if ended is not None:
+                await self._record(p.model, ended.to_dict())
             self.replicas[(p.model, p.to_version)] = int(replicas)
             if faults:
                 self.faults[(p.model, p.to_version)] = dict(faults)

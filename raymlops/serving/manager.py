@@ -126,17 +126,14 @@ class RolloutManager:
 
     # ------------------------------------------------------------------ rollouts
     def start(self, plan: RolloutPlan, *, now: float) -> RolloutRecord:
-        """Start a rollout of ``plan.model`` from its live version to ``plan.to_version``."""
-        st = self.state(plan.model)
-        live = st.table.live_versions
-        if plan.from_version not in live:
-            raise ConflictError(
-                f"{plan.model} serves version(s) {list(live)}, not {plan.from_version}; roll out from the live version"
-            )
+        """Start a rollout of ``plan.model`` from its live version to ``plan.to_version``.
+
+        A running shadow must be ended first (:meth:`end_shadow_for`); any other running
+        rollout is a conflict.
+        """
+        st = self._check_start(plan)
         if st.rollout is not None and not st.rollout.is_final:
             raise ConflictError(f"a {st.rollout.plan.strategy} rollout of {plan.model} is in progress; promote or roll it back first")
-        if plan.to_version == plan.from_version:
-            raise InvalidInputError(f"{plan.model}@{plan.to_version} is already live")
         st.rollout = Rollout(plan)
         st.shadow = ShadowComparator(task=st.task)
         st.outcomes.clear()
@@ -176,6 +173,35 @@ class RolloutManager:
         if st.rollout is None:
             raise ConflictError(f"no rollout of {model} to roll back")
         return self._after(st, st.rollout.rollback(now, reason))  # type: ignore[return-value]
+
+    def _check_start(self, plan: RolloutPlan) -> ModelState:
+        st = self.state(plan.model)
+        live = st.table.live_versions
+        if plan.from_version not in live:
+            raise ConflictError(
+                f"{plan.model} serves version(s) {list(live)}, not {plan.from_version}; roll out from the live version"
+            )
+        r = st.rollout
+        if r is not None and not r.is_final and not r.plan.rollout_strategy.mirrors:
+            raise ConflictError(f"a {r.plan.strategy} rollout of {plan.model} is in progress; promote or roll it back first")
+        if plan.to_version == plan.from_version:
+            raise InvalidInputError(f"{plan.model}@{plan.to_version} is already live")
+        return st
+
+    def end_shadow_for(self, plan: RolloutPlan, *, now: float) -> RolloutRecord | None:
+        """End ``plan.model``'s running shadow, if any, because ``plan`` starts (checked first)."""
+        st = self._check_start(plan)
+        r = st.rollout
+        if r is None or r.is_final:
+            return None
+        why = f"shadow phase ended: a {plan.strategy} rollout of version {plan.to_version} starts"
+        return self._after(st, r.end_shadow(now, why))
+
+    def end_shadow(self, model: str, *, now: float, reason: str = "shadow phase ended by operator") -> RolloutRecord:
+        st = self.state(model)
+        if st.rollout is None:
+            raise ConflictError(f"no shadow of {model} to end")
+        return self._after(st, st.rollout.end_shadow(now, reason))  # type: ignore[return-value]
 
     def set_percent(self, model: str, percent: float, *, now: float) -> RolloutRecord:
         st = self.state(model)

@@ -16,14 +16,15 @@ States and transitions::
     RUNNING | HOLDING --tick: gates FAIL (at once, even mid-bake)--> ROLLED_BACK
     RUNNING | HOLDING --set_percent--> HOLDING
     RUNNING | HOLDING --promote--> PROMOTED;  PENDING | RUNNING | HOLDING --rollback--> ROLLED_BACK
+    shadow: PENDING | RUNNING | HOLDING --end_shadow (also rollback, or a new rollout)--> ENDED
 
 ``tick`` waits (action ``hold``) while gates report INSUFFICIENT_DATA, while the step's
-bake time has not passed, and in HOLDING. PROMOTED and ROLLED_BACK are final.
+bake time has not passed, and in HOLDING. PROMOTED, ROLLED_BACK and ENDED are final.
 
 Every decision is a :class:`RolloutRecord` ``{time, step, percent, action, reason, state,
 numbers}`` appended to :attr:`Rollout.history`; ``action`` is one of :data:`ACTIONS`
 (``start``, ``ready``, ``advance``, ``hold``, ``promote``, ``rollback``,
-``manual_promote``, ``manual_rollback``, ``set_percent``). A ``hold`` identical to the
+``manual_promote``, ``manual_rollback``, ``set_percent``, ``end_shadow``). A ``hold`` identical to the
 previous record (same step, percent, state and reason) is returned but not appended
 again, so a controller ticking every few seconds does not grow the history.
 

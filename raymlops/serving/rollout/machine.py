@@ -260,6 +260,8 @@ class Rollout:
     def _finish(self, now: float, action: str, reason: str, numbers: dict[str, Any] | None = None) -> RolloutRecord:
         if action in ("promote", "manual_promote"):
             self._state, self._percent = RolloutState.PROMOTED, 100.0
+        elif action == "end_shadow":
+            self._state, self._percent, self._mirror = RolloutState.ENDED, 0.0, 0.0
         else:
             self._state, self._percent = RolloutState.ROLLED_BACK, 0.0
         return self._record(now, action, reason, numbers)
@@ -282,13 +284,31 @@ class Rollout:
     def rollback(self, now: float, reason: str = "rolled back by operator") -> RolloutRecord:
         """Send all traffic back to the old version now.
 
+        A strategy that only ``mirrors`` (``shadow``) never sent a client to the new
+        version: stopping it is :meth:`end_shadow`, recorded as such.
+
         Raises:
-            RolloutStateError: if the rollout is already PROMOTED or ROLLED_BACK.
+            RolloutStateError: if the rollout is already final.
         """
         now = moment(now)
         if self.is_final:
             raise self._error("roll back", "start a new rollout to go back to the old version")
+        if self.plan.rollout_strategy.mirrors:
+            return self.end_shadow(now, str(reason))
         return self._finish(now, "manual_rollback", str(reason))
+
+    def end_shadow(self, now: float, reason: str = "shadow phase ended by operator") -> RolloutRecord:
+        """End a shadow: mirroring stops, the old version keeps answering, state ENDED.
+
+        Raises:
+            RolloutStateError: if the rollout is final, or its strategy does not mirror.
+        """
+        now = moment(now)
+        if self.is_final:
+            raise self._error("end the shadow of", "it is over already")
+        if not self.plan.rollout_strategy.mirrors:
+            raise self._error("end the shadow of", f"a {self.plan.strategy} rollout has no shadow phase; roll it back")
+        return self._finish(now, "end_shadow", str(reason))
 
     def set_percent(self, p: float, *, now: float, reason: str = "set by operator") -> RolloutRecord:
         """Fix the new version's share of traffic (for ``shadow``, the mirrored share) and HOLD.
@@ -316,12 +336,12 @@ class Rollout:
     def routing_table(self) -> RoutingTable:
         """The routing table of the current state (its ``revision`` is :attr:`revision`).
 
-        PENDING and ROLLED_BACK route everything to the old version, PROMOTED to the new
+        PENDING, ROLLED_BACK and ENDED route everything to the old version, PROMOTED to the new
         one; while running or holding, the plan's strategy gives the routes.
         """
         p, rev = self.plan, self._revision
         old, new = p.from_version, p.to_version
-        if self._state in (RolloutState.PENDING, RolloutState.ROLLED_BACK):
+        if self._state in (RolloutState.PENDING, RolloutState.ROLLED_BACK, RolloutState.ENDED):
             return p.table(Routing(((old, 100.0),)), revision=rev)
         if self._state is RolloutState.PROMOTED:
             return p.table(Routing(((new, 100.0),)), revision=rev)

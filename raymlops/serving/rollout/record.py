@@ -19,6 +19,7 @@ __all__ = ["ACTIONS", "FINAL_STATES", "RolloutRecord", "RolloutState", "RolloutS
 
 ACTIONS = (
     "start", "ready", "advance", "hold", "promote", "rollback", "manual_promote", "manual_rollback", "set_percent",
+    "end_shadow",
 )  # fmt: skip
 """Every action a :class:`RolloutRecord` can carry."""
 
@@ -29,9 +30,10 @@ class RolloutState(str, Enum):
     HOLDING = "HOLDING"
     PROMOTED = "PROMOTED"
     ROLLED_BACK = "ROLLED_BACK"
+    ENDED = "ENDED"  # a shadow phase ended: clients never left the old version, nothing was rolled back
 
 
-FINAL_STATES = (RolloutState.PROMOTED, RolloutState.ROLLED_BACK)
+FINAL_STATES = (RolloutState.PROMOTED, RolloutState.ROLLED_BACK, RolloutState.ENDED)
 """The states a rollout never leaves."""
 
 

@@ -252,6 +252,43 @@ def test_shadow_mirrors_then_holds_then_promotes():
     assert (routes(r), t.shadow) == ([(4, 100.0)], None)
 
 
+def test_ending_a_shadow_is_recorded_as_such_not_as_a_rollback():
+    r = Rollout(plan("shadow", mirror_percent=50))
+    r.start(now=0)
+    rec = r.rollback(now=10, reason="seen enough")  # stopping a shadow rolls nothing back
+    assert (rec.action, rec.state, r.is_final) == ("end_shadow", RolloutState.ENDED, True)
+    t = r.routing_table()
+    assert (routes(r), t.shadow, t.mirror_percent) == ([(3, 100.0)], None, 0.0)
+    assert Rollout.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+    with pytest.raises(RolloutStateError):
+        r.end_shadow(now=11)
+    canary = Rollout(plan("canary", steps=[10, 100]))
+    canary.start(now=0)
+    with pytest.raises(RolloutStateError, match="no shadow phase"):
+        canary.end_shadow(now=1)
+    assert canary.rollback(now=2).action == "manual_rollback"
+
+
+def test_a_new_rollout_ends_the_running_shadow_first():
+    from raymlops.serving.manager import RolloutManager
+
+    m = RolloutManager(gate_interval_s=5)
+    m.serve("iris", 3, now=0.0)
+    m.start(plan("shadow", mirror_percent=50), now=0.0)
+    with pytest.raises(ConflictError):
+        m.start(plan("canary", steps=[10, 100]), now=1.0)  # the shadow must be ended first
+    with pytest.raises(ConflictError, match="not 9"):
+        m.end_shadow_for(plan("canary", steps=[10, 100], from_version=9), now=1.0)  # a bad plan ends nothing
+    assert m.status("iris")["state"] == "RUNNING"
+    ended = m.end_shadow_for(plan("canary", steps=[10, 100]), now=2.0)
+    assert (ended.action, ended.state.value) == ("end_shadow", "ENDED")
+    assert "a canary rollout of version 4 starts" in ended.reason
+    assert m.start(plan("canary", steps=[10, 100]), now=2.0).action == "start"
+    assert [d["action"] for d in m.status("iris")["decisions"]][-2:] == ["end_shadow", "start"]
+    with pytest.raises(ConflictError, match="canary rollout of iris is in progress"):
+        m.end_shadow_for(plan("canary", steps=[10, 100], to_version=5), now=3.0)  # a canary is not ended, it is rolled back
+
+
 # --------------------------------------------------------------------------- manual operations
 
 
