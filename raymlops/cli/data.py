@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from raymlops.cli._common import CliContext, command_options, emit, excluded_lines, pass_cli, table
+from raymlops.cli.render import with_quantile_error
 from raymlops.data.artifacts import dataset_artifact
 from raymlops.data.errors import DataUnusableError, reading
 from raymlops.data.pipeline import DataPipeline
@@ -85,10 +86,11 @@ def register(cli: click.Group) -> None:
             cat = [c for c in s["columns"] if c["kind"] == "categorical"]
             parts = [f"rows: {s['rows']}   profile: {s['profile']}"]
             if num:
-                parts.append(table(num, ["column", "count", "nulls", "nan", "min", "max", "mean", "std", "p01", "p50", "p99"]))
+                cols = ["column", "count", "nulls", "nan", "min", "max", "mean", "std", "p01", "p50", "p99", "quantiles"]
+                parts.append(table(with_quantile_error(num), cols))
             if cat:
                 parts.append(table(cat, ["column", "count", "nulls", "distinct", "top"]))
-            parts.append("quantiles within 1% relative error (DDSketch)")
+            parts.append("quantiles: exact values of the column while it has few distinct values, else within ±1% relative (DDSketch)")
             return "\n".join(parts)
 
         emit(cctx, summary, human)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["lineage_tree", "table"]
+__all__ = ["lineage_tree", "table", "with_quantile_error"]
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "(none)", undefined: Sequence[str] = ()) -> str:
@@ -21,6 +21,17 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
     return "\n".join(lines)
+
+
+def with_quantile_error(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Profile summary rows with a ``quantiles`` cell: ``exact`` (values that exist in the
+    column: few distinct values) or the sketch's bound, such as ``±1%`` (relative)."""
+    out = []
+    for r in rows:
+        err = r.get("quantile_relative_error")
+        note = None if err is None else "exact" if err == 0 else f"±{err * 100:g}%"
+        out.append({**r, "quantiles": note})
+    return out
 
 
 def _undefined(v: Any) -> bool:

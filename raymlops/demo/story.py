@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from raymlops.cli.render import lineage_tree, table
+from raymlops.cli.render import lineage_tree, table, with_quantile_error
 from raymlops.core import runtime
 from raymlops.core.config import Settings
 from raymlops.data.ingest import load_sklearn_frame
@@ -59,7 +59,7 @@ def run_demo(
     say(f"quarantined rows with their reasons: {outcome.quarantine_path}")
     prof = [r for r in outcome.profile.summary() if r["column"] in ("mean_radius", "mean_area", "worst_texture", "target")]
     say("profile of the valid rows (one streaming pass, mergeable sketches):")
-    say(table(prof, ["column", "count", "nulls", "min", "max", "mean", "p50", "p99"]))
+    say(table(with_quantile_error(prof), ["column", "count", "nulls", "min", "max", "mean", "p50", "p99", "quantiles"]))
     counts, splits = pipe.split(arts["valid"], stratify=TARGET)
     say(f"deterministic stratified split: {counts}")
     issues, _ = pipe.label_quality(splits["train"], target=TARGET)

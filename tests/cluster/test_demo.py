@@ -56,7 +56,9 @@ def test_demo_prints_the_champions_lineage(tmp_path):
     # profiles print values that exist: the binary target's quantiles are 0 or 1
     profile = out.split("profile of the valid rows")[1].split("deterministic")[0]
     target_row = next(line for line in profile.splitlines() if line.startswith("target "))
-    assert target_row.split()[-2:] in (["1", "1"], ["0", "1"], ["1.0", "1.0"], ["0.0", "1.0"]), target_row
+    assert target_row.split()[-3:] in (["1", "1", "exact"], ["0", "1", "exact"]), target_row
+    radius_row = next(line for line in profile.splitlines() if line.startswith("mean_radius "))
+    assert radius_row.endswith("±1%"), radius_row  # a float column says its error bound
     # a slice with no positives prints its undefined F1 as n/a, never as 0
     slices = out.split("SLICE")[1].split("worst slice")[0]
     assert not [line for line in slices.splitlines()[1:] if line.split() and line.split()[-1] == "0"], slices
