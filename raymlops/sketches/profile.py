@@ -113,7 +113,7 @@ class Profile:
             sk = self.columns.get(name)
             if sk is None:
                 sk = self.columns[name] = self._new_sketch(name, arrow_type_is_numeric(col.type))
-            self.types[name] = _merge_types(self.types.get(name), coltypes.from_arrow(col.type))
+            self.types[name] = coltypes.widen(self.types.get(name), coltypes.from_arrow(col.type))
             if isinstance(sk, NumericSketch):
                 if pa.types.is_boolean(col.type):
                     col = col.cast(pa.int8())
@@ -140,7 +140,7 @@ class Profile:
         out = Profile(relative_accuracy=self.relative_accuracy, edges={**other.edges, **self.edges}, kinds={**other.kinds, **self.kinds})
         out.rows = self.rows + other.rows
         for name in {**self.types, **other.types}:
-            out.types[name] = _merge_types(self.types.get(name), other.types.get(name))
+            out.types[name] = coltypes.widen(self.types.get(name), other.types.get(name))
         for name in {**self.values, **other.values}:
             a_v, b_v = self.values.get(name), other.values.get(name)
             out.values[name] = a_v.merge(b_v) if a_v is not None and b_v is not None else (a_v or b_v).copy()
@@ -270,12 +270,3 @@ def _f(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
-def _merge_types(a: str | None, b: str | None) -> str | None:
-    """The column type of two parts: the same, or ints and floats widened to float."""
-    if a is None or a == b:
-        return b
-    if b is None:
-        return a
-    if {a, b} <= {"bool", "int", "float"}:
-        return "float" if "float" in (a, b) else "int"
-    return "string"

@@ -100,7 +100,7 @@ class _ColumnSketches:
     distinct_count: DistinctCount | None = None
 
     def merge(self, other: _ColumnSketches, max_domain: int) -> _ColumnSketches:
-        kind = _merge_kind(self.kind, other.kind)
+        kind = coltypes.widen(self.kind, other.kind)
         out = _ColumnSketches(kind=kind, rows=self.rows + other.rows, nulls=self.nulls + other.nulls)
         if kind in _NUMBERED:
             numbers = [s.numbers for s in (self, other) if s.numbers is not None]
@@ -140,16 +140,6 @@ class _ColumnSketches:
         if self.kind == "int":
             return [int(v) for v in self.values.counts]
         return [bool(v) for v in self.values.counts]
-
-
-def _merge_kind(a: str | None, b: str | None) -> str | None:
-    if a is None or a == b:
-        return b
-    if b is None:
-        return a
-    if {a, b} <= {"bool", "int", "float"}:
-        return "float" if "float" in (a, b) else "int"
-    return "string"
 
 
 def _whole(value: float, *, down: bool) -> int:
