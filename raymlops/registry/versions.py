@@ -317,11 +317,3 @@ def _actor() -> str:
     except Exception:  # noqa: BLE001 - no user database in some containers
         user = "unknown"
     return f"{user}@{os.uname().nodename}"
-
-
-def _actor() -> str:
-    try:
-        user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user database in some containers
-        user = "unknown"
-    return f"{user}@{os.uname().nodename}"
