@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import click
 import pytest
 
 from raymlops.cli import cli
@@ -70,7 +71,8 @@ def test_the_builtin_strategies_are_registered_with_their_defaults():
 
 
 def test_the_cli_offers_exactly_the_registered_strategies():
-    start = cli.commands["rollout"].commands["start"]  # type: ignore[attr-defined]
+    # the root group loads its commands lazily: ask it, as click does, rather than read .commands
+    start = cli.get_command(click.Context(cli), "rollout").commands["start"]  # type: ignore[union-attr]
     choice = next(p for p in start.params if p.name == "strategy").type
     assert tuple(choice.choices) == tuple(STRATEGIES)
 
