@@ -99,7 +99,11 @@ class Ingress:
             (:func:`~raymlops.serving.shedding.primary_limit_for`).
         mirror_batch, mirror_wait_s: mirrored requests go to the shadow several to a
             call, up to ``mirror_batch`` and at most ``mirror_wait_s`` after the first
-            (see :class:`~raymlops.serving.mirror.MirrorBatcher`).
+            (see :class:`~raymlops.serving.mirror.MirrorBatcher`). Every call costs the
+            ingress and the shadow's replica Serve's and Ray's work at normal priority
+            (about 4 ms of CPU on 2 cores), so the wait is long enough to batch: at 50
+            requests/s, 4 calls/s rather than 20. The shadow's latency is the call's,
+            not counting the wait.
     """
 
     async def __init__(
@@ -111,7 +115,7 @@ class Ingress:
         flush_s: float = 0.5,
         max_shadow_inflight: int = 64,
         mirror_batch: int = 32,
-        mirror_wait_s: float = 0.05,
+        mirror_wait_s: float = 0.25,
         primary_limit: int | None = None,
     ):
         self.settings = Settings(**settings)
