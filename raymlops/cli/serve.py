@@ -39,6 +39,18 @@ def _call(method, *args):
         raise
 
 
+def _shed_text(sh: dict) -> str:
+    """The mirrored requests sent and shed (best-effort mirroring), one line."""
+    dropped = sh.get("dropped") or {}
+    share = sh.get("dropped_share")
+    reasons = ", ".join(f"{reason.replace('_', ' ')} {n}" for reason, n in dropped.items() if n)
+    return (
+        f"mirrored {sh.get('mirrored', 0)}, dropped {sum(dropped.values())}"
+        f" ({'n/a' if share is None else f'{share:.1%}'} of those chosen for mirroring"
+        f"{': ' + reasons if reasons else ''})"
+    )
+
+
 def _status_text(s: dict) -> str:
     lines = [f"{s['name']}: {s['strategy']} {s['state']}", table(s["routes"], ["version", "percent"])]
     if s.get("shadow"):
@@ -48,6 +60,7 @@ def _status_text(s: dict) -> str:
             f"shadow v{sh.get('version')}: mirror {sh.get('mirror_percent')}%, pairs {sh.get('pairs', 0)}, "
             f"agreement {agreement if agreement is None else round(agreement, 4)}, shadow errors {sh.get('shadow_errors', 0)}"
         )
+        lines.append(_shed_text(sh))
     if s.get("stats"):
         rows = [{"version": v, **x} for v, x in s["stats"].items()]
         lines.append(table(rows, ["version", "requests", "error_rate", "p50_ms", "p99_ms", "accuracy"]))

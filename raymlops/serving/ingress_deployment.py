@@ -7,8 +7,10 @@ restart). It enforces the token, the body size limit and the model name; the mod
 server validates instances against the version's signature. Per version it counts
 requests, server errors and latencies (mergeable sketches), mirrors the shadow share of
 requests asynchronously and several to a call (the client always gets the primary's
-answer; :class:`~raymlops.serving.mirror.MirrorBatcher`), pairs primary and
-shadow answers by request id, and flushes all of it to the controller every ``flush_s``.
+answer; :class:`~raymlops.serving.mirror.MirrorBatcher`), sheds mirrors while the
+primary is saturated or the shadow's queue is full and counts them
+(:class:`~raymlops.serving.shedding.MirrorShedder`), pairs primary and shadow answers
+by request id, and flushes all of it to the controller every ``flush_s``.
 
 Errors are JSON ``{"error": {"code", "message", "details"}}``: 400 malformed, 401 token,
 404 unknown model, 413 too large, 422 invalid instance, 503 no live version yet; a 5xx
@@ -44,8 +46,9 @@ from raymlops.serving.protocol import (
     predict_response,
 )
 from raymlops.serving.routing import RoutingTable, route
-from raymlops.serving.server_deployment import app_name
+from raymlops.serving.server_deployment import MAX_ONGOING_REQUESTS, app_name
 from raymlops.serving.shadow import ShadowComparator
+from raymlops.serving.shedding import MirrorShedder, primary_limit_for
 
 __all__ = ["Ingress", "api"]
 
@@ -87,11 +90,20 @@ class Ingress:
         models: model refs to make sure are served (``NAME@ALIAS``/``NAME@VERSION``).
         max_bytes: the largest request body.
         poll_s, flush_s: routing-table poll and stats flush intervals.
-        max_shadow_inflight: mirrored requests in flight at most (beyond, mirroring
-            skips requests rather than queueing behind a slow shadow).
+        max_shadow_inflight: a model's mirrored requests outstanding (queued here or in
+            flight to the shadow) at most; beyond, mirrors are shed
+            (``shadow_queue_full``) rather than queued behind a slow shadow.
+        primary_limit: a model's primary requests in flight at this replica at which the
+            primary counts as saturated and mirrors are shed (``primary_saturated``);
+            None: a quarter of the model server's ``max_ongoing_requests``
+            (:func:`~raymlops.serving.shedding.primary_limit_for`).
         mirror_batch, mirror_wait_s: mirrored requests go to the shadow several to a
             call, up to ``mirror_batch`` and at most ``mirror_wait_s`` after the first
-            (see :class:`~raymlops.serving.mirror.MirrorBatcher`).
+            (see :class:`~raymlops.serving.mirror.MirrorBatcher`). Every call costs the
+            ingress and the shadow's replica Serve's and Ray's work at normal priority
+            (about 4 ms of CPU on 2 cores), so the wait is long enough to batch: at 50
+            requests/s, 4 calls/s rather than 20. The shadow's latency is the call's,
+            not counting the wait.
     """
 
     async def __init__(
@@ -103,13 +115,13 @@ class Ingress:
         flush_s: float = 0.5,
         max_shadow_inflight: int = 64,
         mirror_batch: int = 32,
-        mirror_wait_s: float = 0.05,
+        mirror_wait_s: float = 0.25,
+        primary_limit: int | None = None,
     ):
         self.settings = Settings(**settings)
         self.token = self.settings.api_token or os.environ.get("RAYMLOPS_API_TOKEN") or None
         self.max_bytes = int(max_bytes)
         self.poll_s, self.flush_s = poll_s, flush_s
-        self.max_shadow_inflight = max_shadow_inflight
         self.replica = uuid.uuid4().hex[:8]
         self.controller = get_controller(self.settings)
         self.tables: dict[str, RoutingTable] = {}
@@ -118,7 +130,9 @@ class Ingress:
         self.stats: dict[str, dict[int, VersionStats]] = defaultdict(lambda: defaultdict(VersionStats))
         self.shadows: dict[str, ShadowComparator] = {}
         self.served: dict[str, list[tuple[str, int, list[Any]]]] = defaultdict(list)
-        self.shadow_inflight = 0
+        self.shedder = MirrorShedder(
+            max_outstanding=max_shadow_inflight, primary_limit=primary_limit or primary_limit_for(MAX_ONGOING_REQUESTS)
+        )
         self.mirrors = MirrorBatcher(mirror_batch, mirror_wait_s)
         self._background: set[asyncio.Task] = set()
         if models:
@@ -180,7 +194,7 @@ class Ingress:
     async def _flush(self) -> None:
         now = time.time()
         models: dict[str, Any] = {}
-        for name in set(self.stats) | set(self.shadows) | set(self.served):
+        for name in set(self.stats) | set(self.shadows) | set(self.served) | self.shedder.models():
             part: dict[str, Any] = {}
             stats = self.stats.pop(name, None)
             if stats:
@@ -189,6 +203,9 @@ class Ingress:
             if comp is not None:
                 comp.expire(now)
                 part["shadow"] = comp.flush()
+            shed = self.shedder.flush(name)
+            if shed:
+                part["mirroring"] = shed
             served = self.served.pop(name, None)
             if served:
                 part["requests"] = served
@@ -250,8 +267,7 @@ class Ingress:
         return table
 
     def _mirror(self, model: str, version: int, body: bytes, rid: str) -> None:
-        """Queue a copy of the request for the shadow; full batches leave at once."""
-        self.shadow_inflight += 1
+        """Queue a copy of the request for the shadow (admitted by the shedder); full batches leave at once."""
         batch, first = self.mirrors.add((model, version), (rid, body))
         if batch:
             self._send_mirrored(model, version, batch)
@@ -277,7 +293,7 @@ class Ingress:
         except Exception:  # noqa: BLE001 - a failing shadow never touches the primary
             answers = [None] * len(batch)
         finally:
-            self.shadow_inflight -= len(batch)
+            self.shedder.shadow_done(model, len(batch))
         now, ms = time.time(), (time.perf_counter() - t0) * 1000
         for (rid, _), answer in zip(batch, answers):
             preds = answer.get("predictions") if isinstance(answer, dict) else None
@@ -328,8 +344,8 @@ class Ingress:
         body = await self._read_body(request)
         rid = request.headers.get("x-request-id") or new_request_id()
         decision = route(table, key=table.sticky_key(request.headers), u=random.random())
-        mirrored = decision.shadow is not None and self.shadow_inflight < self.max_shadow_inflight
         stats = self.stats[model][decision.version]
+        self.shedder.primary_started(model)
         try:
             resp = await self._call(model, decision.version, body)
         except Exception as exc:  # noqa: BLE001 - the version failed: a server error, counted
@@ -338,13 +354,17 @@ class Ingress:
             if "DeploymentUnavailable" in name or "RayServeException" in name:
                 return _error(503, "unavailable", f"{model}@{decision.version} is not ready yet; retry shortly")
             return _error(500, "model_error", f"{model}@{decision.version} failed on this request (request_id {rid})")
+        finally:
+            self.shedder.primary_done(model)
         if "error" in resp:
             return JSONResponse({"error": resp["error"]}, status_code=int(resp["status"]))
         latency = (time.perf_counter() - t0) * 1000
         stats.record_request(latency)
         preds = resp["predictions"]
         self.served[model].append((rid, decision.version, preds))
-        if mirrored:  # queued, sent later: the client never waits on the shadow
+        # decided now the primary has answered (so on the primary's load as it is); queued, sent
+        # later: the client never waits on the shadow
+        if decision.shadow is not None and self.shedder.admit(model) is None:
             self.shadows.setdefault(model, ShadowComparator()).add_primary(rid, preds, now=time.time(), latency_ms=latency)
             self._mirror(model, decision.shadow, body, rid)
         return JSONResponse(

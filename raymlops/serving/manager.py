@@ -2,7 +2,8 @@
 
 :class:`RolloutManager` keeps, per served model, the routing table, the current (or last)
 :class:`~raymlops.serving.rollout.Rollout`, the live statistics flushed by every ingress
-replica (per version, in gate windows, merged exactly), the shadow comparison, feedback
+replica (per version, in gate windows, merged exactly), the shadow comparison and the
+mirrored requests sent and shed (:class:`~raymlops.serving.shedding.ShedCounts`), feedback
 outcomes for A/B tests, and the decision history. The controller actor
 (:mod:`raymlops.serving.controller_actor`) calls :meth:`RolloutManager.tick` on a clock,
 deploys and retires model servers to match :meth:`RolloutManager.deployed`, and records
@@ -40,6 +41,7 @@ from raymlops.serving.protocol import ModelNotServedError
 from raymlops.serving.rollout import Rollout, RolloutPlan, RolloutRecord
 from raymlops.serving.routing import Route, RoutingTable
 from raymlops.serving.shadow import ShadowComparator
+from raymlops.serving.shedding import ShedCounts
 from raymlops.serving.strategies import RecreateStrategy
 
 __all__ = ["ModelState", "RolloutManager"]
@@ -58,6 +60,7 @@ class ModelState:
         self.window: dict[int, VersionStats] = collections.defaultdict(VersionStats)
         self.total: dict[int, VersionStats] = collections.defaultdict(VersionStats)
         self.shadow = ShadowComparator(task=task)
+        self.mirroring = ShedCounts()
         self.outcomes: dict[int, RunningSummary] = collections.defaultdict(RunningSummary)
         self.last_gate: float = 0.0
         self.last_verdict: dict[str, Any] | None = None
@@ -136,6 +139,7 @@ class RolloutManager:
             raise ConflictError(f"a {st.rollout.plan.strategy} rollout of {plan.model} is in progress; promote or roll it back first")
         st.rollout = Rollout(plan)
         st.shadow = ShadowComparator(task=st.task)
+        st.mirroring = ShedCounts()
         st.outcomes.clear()
         st.reset_windows()
         st.total.clear()
@@ -251,7 +255,7 @@ class RolloutManager:
 
     # ------------------------------------------------------------------ live statistics
     def report(self, payload: Mapping[str, Any]) -> None:
-        """Merge one ingress replica's flush: per-version stats, shadow pairs, served requests."""
+        """Merge one ingress replica's flush: per-version stats, shadow pairs, mirrors sent and shed, served requests."""
         for name, part in (payload.get("models") or {}).items():
             st = self.models.get(name)
             if st is None:
@@ -262,6 +266,8 @@ class RolloutManager:
                 st.total[int(v)].merge_inplace(s)
             if part.get("shadow"):
                 st.shadow.merge_inplace(ShadowComparator.from_dict(part["shadow"]))
+            if part.get("mirroring"):
+                st.mirroring.merge_inplace(ShedCounts.from_dict(part["mirroring"]))
             for rid, v, preds in part.get("requests") or ():
                 self._requests[rid] = (name, int(v), list(preds))
                 if len(self._requests) > _MAX_REQUESTS:
@@ -329,7 +335,12 @@ class RolloutManager:
             "downtime_s": st.downtime_s,
         }
         if st.table.shadow is not None or (r is not None and r.plan.rollout_strategy.mirrors):
-            out["shadow"] = {"version": st.table.shadow, "mirror_percent": st.table.mirror_percent, **st.shadow.summary()}
+            out["shadow"] = {
+                "version": st.table.shadow,
+                "mirror_percent": st.table.mirror_percent,
+                **st.shadow.summary(),
+                **st.mirroring.summary(),
+            }
         if r is not None and r.plan.rollout_strategy.ab_test:
             out["ab"] = self.ab_result(model)
         return out

@@ -4,7 +4,10 @@
 request batching with ``@serve.batch``, drift monitoring (each batch's validated inputs
 and predictions are buffered, sketched per window off the event loop and flushed every
 ``flush_s`` to the model's monitor actor without waiting for it; see
-:mod:`raymlops.monitoring.live`), and optional fault injection for drills.
+:mod:`raymlops.monitoring.live`), and optional fault injection for drills. Mirrored
+requests (:meth:`ModelServer.predict_many`, a shadow's traffic) are parsed and predicted
+on a worker thread of lower CPU priority (:mod:`raymlops.serving.priority`), so on
+contended CPUs the primary's requests go first.
 :func:`run_servers` and :func:`delete_server` are how the rollout controller starts and
 retires them; :func:`app_name` names their applications.
 
@@ -27,13 +30,17 @@ from raymlops.core.config import Settings
 from raymlops.monitoring.actor import DEFAULT_CONFIG, get_monitor
 from raymlops.monitoring.live import ReplicaSketcher, load_reference
 from raymlops.registry import ModelRegistry
+from raymlops.serving.priority import SHADOW_NICE, low_priority_executor
 from raymlops.serving.protocol import ClientError
 from raymlops.serving.runner import ModelRunner
 from raymlops.sketches import NumericSketch
 
-__all__ = ["InjectedFault", "ModelServer", "app_name", "delete_server", "run_servers"]
+__all__ = ["MAX_ONGOING_REQUESTS", "InjectedFault", "ModelServer", "app_name", "delete_server", "run_servers"]
 
 log = logging.getLogger("raymlops")
+
+MAX_ONGOING_REQUESTS = 64
+"""A model-server replica's ``max_ongoing_requests`` (Serve queues the rest in the caller)."""
 
 
 def app_name(model: str, version: int) -> str:
@@ -47,7 +54,7 @@ class InjectedFault(RuntimeError):
 
 @serve.deployment(
     ray_actor_options={"num_cpus": 0.1},
-    max_ongoing_requests=64,
+    max_ongoing_requests=MAX_ONGOING_REQUESTS,
     health_check_period_s=2,
     graceful_shutdown_timeout_s=5,
 )
@@ -58,6 +65,8 @@ class ModelServer:
         model, version: what to serve.
         settings: raymlops settings as a dict (passed to every replica).
         faults: ``{"fail_rate": 0.3, "delay_ms": 200}`` to inject failures or latency.
+        monitoring: drift-monitor settings (None: no monitoring).
+        shadow_nice: how much the mirrored requests' worker thread raises its nice value.
     """
 
     def __init__(
@@ -67,10 +76,13 @@ class ModelServer:
         settings: Mapping[str, Any],
         faults: Mapping[str, float] | None = None,
         monitoring: Mapping[str, Any] | None = None,
+        shadow_nice: int = SHADOW_NICE,
     ):
         self.settings = Settings(**settings)
         self.runner = ModelRunner(model, version, self.settings)
         self.faults = dict(faults or {})
+        # its thread starts on the first mirrored batch: a primary-only server never has one
+        self._shadow_pool = low_priority_executor(shadow_nice, name=f"shadow-{model}-v{version}")
         self.sketcher = None
         self.monitor = None
         self._flusher: asyncio.Task | None = None
@@ -104,12 +116,16 @@ class ModelServer:
             windows = await asyncio.to_thread(self.sketcher.sketch, batches)
             self.monitor.ingest.remote(self.runner.version, windows)  # fire and forget: serving never waits
 
-    def _predict_frames(self, frames: list[Any]) -> list[list[Any]]:
-        whole, preds = self.runner.predict_concat(frames)
+    def _observe(self, whole: Any, preds: list[Any]) -> None:
+        """Buffer a batch's inputs and predictions for the drift sketches (on the event loop)."""
         if self.sketcher is not None:
             if self._flusher is None or self._flusher.done():
                 self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
             self.sketcher.observe(whole, preds)
+
+    def _predict_frames(self, frames: list[Any]) -> list[list[Any]]:
+        whole, preds = self.runner.predict_concat(frames)
+        self._observe(whole, preds)
         return self.runner.split(frames, preds)
 
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
@@ -148,30 +164,52 @@ class ModelServer:
 
         One answer per body, in order: ``{"predictions": [...]}``, a client error
         ``{"error": {...}, "status": 4xx}``, or ``{"error": {...}, "status": 500}`` for
-        this server's own failure on that body. The bodies are predicted in one model call.
+        this server's own failure on that body. The bodies are parsed and predicted in
+        one model call on the low-priority worker thread; a batch waits there behind the
+        one before it.
         """
         await self._delay()
         out: list[dict[str, Any] | None] = [None] * len(bodies)
-        frames, where = [], []
+        todo = []
         for i, body in enumerate(bodies):
             fault = self._fault()
             if fault is not None:
                 out[i] = {"error": {"code": "model_error", "message": str(fault), "details": []}, "status": 500}
-                continue
+            else:
+                todo.append(i)
+        loop = asyncio.get_running_loop()
+        frames, where, whole, preds = await loop.run_in_executor(self._shadow_pool, self._parse_predict, bodies, todo, out)
+        if frames:
+            self._observe(whole, preds)
+            for i, p in zip(where, self.runner.split(frames, preds)):
+                out[i] = {"predictions": p, "model_version": self.runner.version}
+        return out  # type: ignore[return-value]
+
+    def _parse_predict(
+        self, bodies: list[bytes], todo: list[int], out: list[dict[str, Any] | None]
+    ) -> tuple[list[Any], list[int], Any, list[Any]]:
+        """Parse ``bodies[todo]`` (client errors into ``out``) and predict the valid ones in one call (worker thread)."""
+        frames, where = [], []
+        for i in todo:
             try:
-                frames.append(self.runner.parse(body))
+                frames.append(self.runner.parse(bodies[i]))
                 where.append(i)
             except ClientError as exc:
                 out[i] = {"error": exc.body()["error"], "status": exc.http_status}
-        if frames:
-            for i, preds in zip(where, self._predict_frames(frames)):
-                out[i] = {"predictions": preds, "model_version": self.runner.version}
-        return out  # type: ignore[return-value]
+        if not frames:
+            return frames, where, None, []
+        whole, preds = self.runner.predict_concat(frames)
+        return frames, where, whole, preds
 
     def check_health(self) -> None:
         """Serve's health check: the model is loaded."""
         if self.runner.model is None:  # pragma: no cover - defensive
             raise RuntimeError("model not loaded")
+
+    def __del__(self) -> None:
+        pool = getattr(self, "_shadow_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_servers(

@@ -24,7 +24,10 @@ For every pair it compares the predictions element-wise (one per instance):
 * shadow errors: shadow calls that raised (reported with ``error=True``).
 
 Statistics merge across replicas by addition (:meth:`ShadowComparator.merge`), the
-sketches exactly. :meth:`ShadowComparator.to_dict` carries the completed statistics, not
+sketches exactly. The comparator runs on the ingress's event loop, next to the primary's
+requests, so it buffers latencies and compared predictions and adds them to the sketches
+in bulk (on reading, merging, flushing, or every ``4,096`` values): one vectorised update
+instead of one per request, the same sketches. :meth:`ShadowComparator.to_dict` carries the completed statistics, not
 the pending entries (they stay with the replica until they pair or expire).
 
 Example:
@@ -62,6 +65,7 @@ __all__ = ["TASKS", "ShadowComparator"]
 TASKS = ("classification", "regression")
 _SIDES = ("primary", "shadow")
 _MAX_CLASSES = 100_000
+_BUFFER = 4096  # values buffered per sketch before they are added in bulk
 
 
 class _Pending(NamedTuple):
@@ -145,6 +149,8 @@ class ShadowComparator:
             setattr(self, f"_{name}", 0)
         acc = self.relative_accuracy
         self._latency = {side: NumericSketch(relative_accuracy=acc) for side in _SIDES}
+        self._latency_buf: dict[str, list[float]] = {side: [] for side in _SIDES}
+        self._dist_buf: dict[str, list[Any]] = {side: [] for side in _SIDES}
         self._dist: dict[str, CategoricalSketch | NumericSketch]
         if self.task == "classification":
             self._dist = {side: CategoricalSketch(max_categories=_MAX_CLASSES) for side in _SIDES}
@@ -182,7 +188,10 @@ class ShadowComparator:
         if not isinstance(request_id, str):
             raise InvalidInputError(f"request_id must be a string, got {request_id!r}")
         if latency_ms is not None:
-            self._latency[side].update([float(latency_ms)])
+            buf = self._latency_buf[side]
+            buf.append(float(latency_ms))
+            if len(buf) >= _BUFFER:
+                self._settle()
         if error:
             self._shadow_errors += 1
         self.expire(now)
@@ -214,14 +223,26 @@ class ShadowComparator:
         self._compared += len(p)
         if self.task == "classification":
             self._agree += sum(1 for a, b in zip(p, s) if a == b)
-            self._dist["primary"].update(p)
-            self._dist["shadow"].update(s)
+            self._dist_buf["primary"].extend(p)
+            self._dist_buf["shadow"].extend(s)
         else:
-            pf, sf = np.array([_float(x) for x in p]), np.array([_float(x) for x in s])
-            with np.errstate(invalid="ignore"):
-                self._agree += int(np.count_nonzero(np.abs(pf - sf) <= self.tolerance))
-            self._dist["primary"].update(pf)
-            self._dist["shadow"].update(sf)
+            pf, sf = [_float(x) for x in p], [_float(x) for x in s]
+            self._agree += sum(1 for a, b in zip(pf, sf) if abs(a - b) <= self.tolerance)  # NaN never agrees
+            self._dist_buf["primary"].extend(pf)
+            self._dist_buf["shadow"].extend(sf)
+        if len(self._dist_buf["primary"]) >= _BUFFER:
+            self._settle()
+
+    def _settle(self) -> None:
+        """Add the buffered latencies and predictions to the sketches (one update per sketch)."""
+        for side in _SIDES:
+            if self._latency_buf[side]:
+                self._latency[side].update(np.asarray(self._latency_buf[side], dtype=float))
+                self._latency_buf[side] = []
+            if self._dist_buf[side]:
+                values = self._dist_buf[side]
+                self._dist[side].update(values if self.task == "classification" else np.asarray(values, dtype=float))
+                self._dist_buf[side] = []
 
     def expire(self, now: float) -> int:
         """Drop answers that waited ``ttl_s`` or longer for their pair (oldest arrivals first).
@@ -276,6 +297,7 @@ class ShadowComparator:
         both sides in the primary's ``bins`` quantile bins
         (:func:`~raymlops.sketches.distances.binned_counts`).
         """
+        self._settle()
         a, b = self._dist["primary"], self._dist["shadow"]
         if isinstance(a, CategoricalSketch):
             _, p, q = category_counts(a, b)
@@ -289,6 +311,7 @@ class ShadowComparator:
 
     def latency(self) -> dict[str, Any]:
         """p50 and p99 latency (ms) of each side, and the shadow's minus the primary's."""
+        self._settle()
         out: dict[str, Any] = {}
         for side, sk in self._latency.items():
             has = sk.count > 0
@@ -341,6 +364,8 @@ class ShadowComparator:
     def merge_inplace(self, other: ShadowComparator) -> ShadowComparator:
         """Add ``other``'s statistics (and, in-process, its pending answers, pairing them) into this one."""
         self._check_mergeable(other)
+        self._settle()
+        other._settle()
         for name in self._COUNTERS:
             setattr(self, f"_{name}", getattr(self, f"_{name}") + getattr(other, f"_{name}"))
         for side in ("primary", "shadow"):
@@ -377,6 +402,7 @@ class ShadowComparator:
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration and completed statistics (not the pending answers), JSON-serialisable."""
+        self._settle()
         return {
             "task": self.task,
             "tolerance": self.tolerance,
@@ -425,6 +451,8 @@ class ShadowComparator:
         if not isinstance(other, ShadowComparator):
             return NotImplemented
         a, b = self.to_dict(), other.to_dict()
+        self._settle()
+        other._settle()
         same_sketches = all(
             self._latency[s] == other._latency[s] and self._dist[s] == other._dist[s] for s in ("primary", "shadow")
         )

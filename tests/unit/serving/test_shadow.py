@@ -312,3 +312,21 @@ def test_invalid_arguments():
         c.add_primary(5, [1], now=0)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="exactly the keys"):
         ShadowComparator.from_dict({"task": "classification"})
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_buffered_sketch_updates_give_the_sketches_of_one_update_per_request(task):
+    """The ingress's comparator adds latencies and predictions in bulk: the same statistics as one at a time."""
+    rng = np.random.default_rng(5)
+    bulk, each = ShadowComparator(task=task, tolerance=0.1), ShadowComparator(task=task, tolerance=0.1)
+    for i in range(5000):  # past the buffer's bound, so it also settles on its own
+        p = [int(rng.integers(3))] if task == "classification" else [float(rng.normal())]
+        s = p if rng.random() < 0.8 else ([int(rng.integers(3))] if task == "classification" else [float(rng.normal())])
+        lat = float(rng.exponential(20))
+        for c in (bulk, each):
+            c.add_primary(f"r{i}", p, now=i * 0.01, latency_ms=lat)
+            c.add_shadow(f"r{i}", s, now=i * 0.01, latency_ms=lat * 1.5)
+        each.summary()  # reading settles the buffers: one sketch update per request
+    assert bulk == each
+    assert bulk.summary() == each.summary()
+    assert bulk.latency()["primary"]["count"] == 5000
