@@ -44,7 +44,9 @@ import datetime as dt
 import enum
 import functools
 import hashlib
+import importlib
 import importlib.metadata
+import importlib.util
 import inspect
 import json
 import logging
@@ -224,6 +226,7 @@ class CodeFingerprint:
         if memo is not None and memo[0] is obj:
             return memo[1], memo[2]
         node, tree_src = _source_node(obj)
+        refs_pending: dict[str, Any] = {}
         if isinstance(obj, types.FunctionType):
             code = obj.__code__
             closure = dict(zip(code.co_freevars, (c.cell_contents if _cell_ok(c) else _EMPTY for c in obj.__closure__ or ())))
@@ -238,7 +241,10 @@ class CodeFingerprint:
                 _check_fresh(obj)
             own = _sha(ast.dump(node, include_attributes=False))
             names, chains = _loaded_names(node)
-        refs: dict[str, Any] = {}
+            pkg = getattr(sys.modules.get(getattr(obj, "__module__", "") or ""), "__package__", None) or ""
+            for label, target in self._inner_imports(node, pkg):
+                refs_pending.setdefault(label, target)
+        refs: dict[str, Any] = dict(refs_pending)
         for name in names:
             if name in closure:
                 value = closure[name]
@@ -260,6 +266,33 @@ class CodeFingerprint:
             refs[name] = value
         self._own[id(obj)] = (obj, own, refs)
         return own, refs
+
+    def _inner_imports(self, node: ast.AST, package: str) -> list[tuple[str, Any]]:
+        """Project modules imported inside the function body (``from helpers import f``)."""
+        out = []
+        for n in ast.walk(node):
+            if isinstance(n, ast.Import):
+                pairs = [(a.name, None) for a in n.names]
+            elif isinstance(n, ast.ImportFrom):
+                base = n.module or ""
+                if n.level:
+                    parts = package.split(".")
+                    parent = ".".join(parts[: len(parts) - n.level + 1])
+                    base = f"{parent}.{base}" if base else parent
+                pairs = [(base, a.name) for a in n.names]
+            else:
+                continue
+            for modname, attr in pairs:
+                try:
+                    spec = importlib.util.find_spec(modname)
+                except (ImportError, ValueError):
+                    continue
+                if spec is None or not self.is_local_file(spec.origin):
+                    continue
+                mod = importlib.import_module(modname)
+                target = getattr(mod, attr, mod) if attr else mod
+                out.append((f"import:{modname}" + (f".{attr}" if attr else ""), target))
+        return out
 
     # ------------------------------------------------------------------ values
     def canonical(self, value: Any, units: dict[str, Any] | None = None, *, where: str = "a parameter") -> Any:
@@ -376,8 +409,31 @@ def _loaded_names(node: ast.AST) -> tuple[set[str], dict[str, set[tuple[str, ...
             names.add(n.id)
             if id(n) not in in_chain:
                 bare.add(n.id)
+    local = _local_names(node)
+    names -= local
     # a name also used bare (passed around, getattr on it) is hashed whole
-    return names, {k: v for k, v in chains.items() if k not in bare}
+    return names, {k: v for k, v in chains.items() if k not in bare and k not in local}
+
+
+def _local_names(node: ast.AST) -> set[str]:
+    """Names a function binds itself (parameters, assignments, imports, nested defs): not globals."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return set()
+    a = node.args
+    out = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)} | {x.arg for x in (a.vararg, a.kwarg) if x is not None}
+    declared: set[str] = set()
+    for n in ast.walk(node):
+        if n is node:
+            continue
+        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
+            out.add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(n.name)
+        elif isinstance(n, (ast.Import, ast.ImportFrom)):
+            out |= {(al.asname or al.name).split(".")[0] for al in n.names}
+        elif isinstance(n, (ast.Global, ast.Nonlocal)):
+            declared |= set(n.names)
+    return out - declared
 
 
 def _imported_names(tree: ast.AST, mod: types.ModuleType) -> list[str]:
