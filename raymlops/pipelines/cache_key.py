@@ -169,13 +169,13 @@ class CodeFingerprint:
 
     def _uid(self, kind: str, obj: Any) -> str:
         if kind == "mod":
-            return f"mod:{obj.__name__}"
+            return f"mod:{obj}"
         return f"{kind}:{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', repr(obj))}"
 
     def _describe(self, value: Any, units: dict[str, Any], *, where: str) -> Any:
         """How a referenced object enters the key: a unit id (walked), a name, or its value."""
         if isinstance(value, types.ModuleType):
-            return self._walk(("mod", value), units) if self._local_module(value) else f"module:{value.__name__}"
+            return self._walk(("mod", value.__name__), units) if self._local_module(value) else f"module:{value.__name__}"
         if isinstance(value, Step):
             value = value.fn  # a step referenced from another step
         if isinstance(value, logging.Logger):
@@ -193,7 +193,7 @@ class CodeFingerprint:
             if mod is not None and mod.__name__.split(".")[0] == "raymlops" and getattr(mod, "__file__", None):
                 # raymlops' own code: its modules' source (module state such as caches and
                 # locks is runtime state, not configuration, so it is not walked)
-                return self._walk(("mod", mod), units)
+                return self._walk(("mod", mod.__name__), units)
             if self._local_obj(value):
                 return self._walk(("cls" if isinstance(value, type) else "fn", value), units)
             return f"ext:{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"
@@ -203,21 +203,21 @@ class CodeFingerprint:
         return {"value": self.canonical(value, units, where=where)}
 
     # ------------------------------------------------------------------ own content
-    def _module_own(self, mod: types.ModuleType) -> tuple[str, list[types.ModuleType]]:
-        path = mod.__file__
+    def _module_own(self, name: str) -> tuple[str, list[str]]:
+        """A module's normalised source and the project modules it imports (found on disk,
+        not in ``sys.modules``: the key must not depend on what this process imported)."""
+        path = _find_module_file(name)
+        if path is None:
+            return f"missing:{name}", []
         st = os.stat(path)
         sig = (st.st_size, st.st_mtime_ns)
         cached = self._mod_src.get(path)
         if cached is None or cached[0] != sig:
             with open(path, "rb") as f:
                 tree = ast.parse(f.read(), filename=path)
-            names = _imported_names(tree, mod)
-            cached = self._mod_src[path] = (sig, _sha(ast.dump(tree, include_attributes=False)), names)
-        deps = []
-        for name in cached[2]:
-            m = sys.modules.get(name)
-            if m is not None and m is not mod and self._local_module(m):
-                deps.append(m)
+            pkg = name if os.path.basename(path) == "__init__.py" else name.rpartition(".")[0]
+            cached = self._mod_src[path] = (sig, _sha(ast.dump(tree, include_attributes=False)), _imported_names(tree, pkg))
+        deps = [n for n in cached[2] if n != name and self.is_local_file(_find_module_file(n))]
         return cached[1], deps
 
     def _code_own(self, obj: Any) -> tuple[str, dict[str, Any]]:
@@ -358,6 +358,28 @@ class CodeFingerprint:
 
 
 _EMPTY = object()
+
+
+@functools.lru_cache(maxsize=4096)
+def _find_module_file_cached(name: str, path_key: tuple[str, ...]) -> str | None:
+    parts = name.split(".")
+    for entry in path_key:
+        base = os.path.join(entry or ".", *parts)
+        for cand in (base + ".py", os.path.join(base, "__init__.py")):
+            if os.path.isfile(cand):
+                return os.path.abspath(cand)
+    return None
+
+
+def _find_module_file(name: str | None) -> str | None:
+    """The source file of module ``name``: the imported one, else found on ``sys.path`` (no import)."""
+    if not name:
+        return None
+    mod = sys.modules.get(name)
+    f = getattr(mod, "__file__", None) if mod is not None else None
+    if f and f.endswith(".py"):
+        return os.path.abspath(f)
+    return _find_module_file_cached(name, tuple(sys.path))
 _MOD_SRC: dict[str, tuple[tuple[int, int], str, list[str]]] = {}  # path -> (stat, source digest, imports)
 
 
@@ -436,9 +458,8 @@ def _local_names(node: ast.AST) -> set[str]:
     return out - declared
 
 
-def _imported_names(tree: ast.AST, mod: types.ModuleType) -> list[str]:
+def _imported_names(tree: ast.AST, pkg: str) -> list[str]:
     """Absolute names of the modules a module imports (anywhere in it, lazily too)."""
-    pkg = mod.__package__ or ""
     out: list[str] = []
     for n in ast.walk(tree):
         if isinstance(n, ast.Import):
