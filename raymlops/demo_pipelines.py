@@ -44,7 +44,6 @@ def chapter(settings: Settings, say: Callable[[str], None] = print, *, shift: fl
     import requests
     from ray import serve
 
-    from raymlops.cli._common import table
     from raymlops.cli.lineage import render
     from raymlops.core import runtime
     from raymlops.metadata import connect
@@ -115,7 +114,8 @@ def chapter(settings: Settings, say: Callable[[str], None] = print, *, shift: fl
     start = min((e.create_time for e in decisions if e.properties.get("action") == "start"), default=None)
     if st["last_run"]:
         say(f"alert {alert_id} ({alert.properties.get('subject') if alert else '?'} drift) -> run {st['last_run']['run']}: {st['last_run']['state']}")
-        say(table(st["last_run"]["steps"], ["name", "status", "execution_id"]))
+        for s in st["last_run"]["steps"]:
+            say(f"  {s['name']:<20} {s['status']:<9} execution {s['execution_id']}")
     say(f"candidate {st['candidate']}: {st['verdict']}; push: {(st.get('push') or {}).get('reason')}")
     if alert is not None and start is not None:
         say(f"alert -> canary: {start - alert.create_time:.1f} s; {len(codes)} requests, {sum(c != 200 for c in codes)} failed; champion: {st['champion']}")

@@ -131,7 +131,7 @@ def register(cli: click.Group) -> None:
     def status(cctx: CliContext, run_id: str):
         """The state of RUN and of each of its steps."""
         from raymlops.pipelines.leases import Leases
-        from raymlops.pipelines.loop import _steps_of
+        from raymlops.pipelines.loop import steps_of
         from raymlops.pipelines.run_state import RunState, run_lease
         from raymlops.core.errors import NotFoundError
 
@@ -143,8 +143,9 @@ def register(cli: click.Group) -> None:
         if state == "RUNNING" and not Leases(store).is_live(run_lease(run_id)):
             state = "FAILED"  # the driver is gone; the next run's sweep records it
         steps = [
-            {"name": s["name"], "status": s["status"], "execution_id": s["execution_id"], "seconds": None, "cache_key": None, "outputs": [], "error": s["error"], "result": s["result"]}
-            for s in _steps_of(store, run_id)
+            {"name": s["name"], "status": s["status"], "execution_id": s["execution_id"], "seconds": s["seconds"], "cache_key": s["cache_key"],
+             "outputs": [], "error": s["error"], "result": s["result"]}
+            for s in steps_of(store, run_id)
         ]
         out = {"run": run_id, "pipeline": ex.properties.get("pipeline"), "state": state, "cause": ex.properties.get("cause"), "error": ex.error, "steps": steps}
         emit(cctx, out, _run_text)

@@ -37,7 +37,6 @@ Example:
 
 from __future__ import annotations
 
-import __future__
 import ast
 import dataclasses
 import datetime as dt
@@ -55,7 +54,6 @@ import os
 import re
 import sys
 import sysconfig
-import textwrap
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -65,22 +63,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from raymlops.core.errors import RaymlopsError
+from raymlops.pipelines.source import (
+    UncacheableError,
+    check_fresh,
+    code_signature,
+    find_module_file,
+    imported_names,
+    loaded_names,
+    source_node,
+)
 from raymlops.pipelines.step import Step
 
 __all__ = ["KEY_VERSION", "CodeFingerprint", "UncacheableError", "canonical", "package_versions", "project_root", "step_key"]
 
 KEY_VERSION = 1
 _RAYMLOPS_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_FUTURE_FLAGS = functools.reduce(lambda a, f: a | getattr(__future__, f).compiler_flag, __future__.all_feature_names, 0)
 _SITE = ("site-packages", "dist-packages")
 _STDLIB = tuple({os.path.realpath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib")})
-
-
-class UncacheableError(RaymlopsError):
-    """Something the step depends on cannot be hashed canonically: it runs uncached."""
-
-    code = "uncacheable"
 
 
 def _sha(obj: Any) -> str:
@@ -143,7 +142,8 @@ class CodeFingerprint:
         for uid in units:
             name = uid.split(":", 2)[1]
             mod = sys.modules.get(name)
-            if mod is not None and not name.startswith("raymlops") and self._local_module(mod) and mod not in out:
+            ours = name == "raymlops" or name.startswith("raymlops.")
+            if mod is not None and not ours and self._local_module(mod) and mod not in out:
                 out.append(mod)
         return out
 
@@ -206,7 +206,7 @@ class CodeFingerprint:
     def _module_own(self, name: str) -> tuple[str, list[str]]:
         """A module's normalised source and the project modules it imports (found on disk,
         not in ``sys.modules``: the key must not depend on what this process imported)."""
-        path = _find_module_file(name)
+        path = find_module_file(name)
         if path is None:
             return f"missing:{name}", []
         st = os.stat(path)
@@ -216,8 +216,8 @@ class CodeFingerprint:
             with open(path, "rb") as f:
                 tree = ast.parse(f.read(), filename=path)
             pkg = name if os.path.basename(path) == "__init__.py" else name.rpartition(".")[0]
-            cached = self._mod_src[path] = (sig, _sha(ast.dump(tree, include_attributes=False)), _imported_names(tree, pkg))
-        deps = [n for n in cached[2] if n != name and self.is_local_file(_find_module_file(n))]
+            cached = self._mod_src[path] = (sig, _sha(ast.dump(tree, include_attributes=False)), imported_names(tree, pkg))
+        deps = [n for n in cached[2] if n != name and self.is_local_file(find_module_file(n))]
         return cached[1], deps
 
     def _code_own(self, obj: Any) -> tuple[str, dict[str, Any]]:
@@ -225,7 +225,7 @@ class CodeFingerprint:
         memo = self._own.get(id(obj))
         if memo is not None and memo[0] is obj:
             return memo[1], memo[2]
-        node, tree_src = _source_node(obj)
+        node, tree_src = source_node(obj)
         refs_pending: dict[str, Any] = {}
         if isinstance(obj, types.FunctionType):
             code = obj.__code__
@@ -234,13 +234,13 @@ class CodeFingerprint:
         else:
             closure, scope = {}, vars(sys.modules[obj.__module__])
         if node is None:  # no source (a lambda on a shared line, exec'd code): the bytecode
-            own = _code_signature(obj.__code__) if isinstance(obj, types.FunctionType) else repr(obj)
+            own = code_signature(obj.__code__) if isinstance(obj, types.FunctionType) else repr(obj)
             names, chains = set(getattr(getattr(obj, "__code__", None), "co_names", ())), {}
         else:
             if isinstance(obj, types.FunctionType):
-                _check_fresh(obj)
+                check_fresh(obj)
             own = _sha(ast.dump(node, include_attributes=False))
-            names, chains = _loaded_names(node)
+            names, chains = loaded_names(node)
             pkg = getattr(sys.modules.get(getattr(obj, "__module__", "") or ""), "__package__", None) or ""
             for label, target in self._inner_imports(node, pkg):
                 refs_pending.setdefault(label, target)
@@ -360,26 +360,6 @@ class CodeFingerprint:
 _EMPTY = object()
 
 
-@functools.lru_cache(maxsize=4096)
-def _find_module_file_cached(name: str, path_key: tuple[str, ...]) -> str | None:
-    parts = name.split(".")
-    for entry in path_key:
-        base = os.path.join(entry or ".", *parts)
-        for cand in (base + ".py", os.path.join(base, "__init__.py")):
-            if os.path.isfile(cand):
-                return os.path.abspath(cand)
-    return None
-
-
-def _find_module_file(name: str | None) -> str | None:
-    """The source file of module ``name``: the imported one, else found on ``sys.path`` (no import)."""
-    if not name:
-        return None
-    mod = sys.modules.get(name)
-    f = getattr(mod, "__file__", None) if mod is not None else None
-    if f and f.endswith(".py"):
-        return os.path.abspath(f)
-    return _find_module_file_cached(name, tuple(sys.path))
 _MOD_SRC: dict[str, tuple[tuple[int, int], str, list[str]]] = {}  # path -> (stat, source digest, imports)
 
 
@@ -393,130 +373,6 @@ def _cell_ok(cell: Any) -> bool:
 
 def _is_data(value: Any) -> bool:
     return isinstance(value, (np.ndarray, pd.DataFrame, pd.Series)) or dataclasses.is_dataclass(value)
-
-
-def _source_node(obj: Any) -> tuple[ast.AST | None, str | None]:
-    """The function's or class's AST node (decorators removed), or None without source."""
-    try:
-        src = textwrap.dedent(inspect.getsource(obj))
-        tree = ast.parse(src)
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None, None
-    want = getattr(obj, "__name__", None)
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == want:
-            node.decorator_list = []
-            return node, src
-    return None, None
-
-
-def _loaded_names(node: ast.AST) -> tuple[set[str], dict[str, set[tuple[str, ...]]]]:
-    """Names the code loads, and the attribute chains read off each (``helpers.clean``)."""
-    names: set[str] = set()
-    chains: dict[str, set[tuple[str, ...]]] = {}
-    bare: set[str] = set()
-    in_chain: set[int] = set()
-    for n in ast.walk(node):
-        if isinstance(n, ast.Attribute) and id(n) not in in_chain:
-            parts = []
-            cur: ast.AST = n
-            while isinstance(cur, ast.Attribute):
-                in_chain.add(id(cur))
-                parts.append(cur.attr)
-                cur = cur.value
-            if isinstance(cur, ast.Name):
-                in_chain.add(id(cur))
-                chains.setdefault(cur.id, set()).add(tuple(reversed(parts)))
-        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-            names.add(n.id)
-            if id(n) not in in_chain:
-                bare.add(n.id)
-    local = _local_names(node)
-    names -= local
-    # a name also used bare (passed around, getattr on it) is hashed whole
-    return names, {k: v for k, v in chains.items() if k not in bare and k not in local}
-
-
-def _local_names(node: ast.AST) -> set[str]:
-    """Names a function binds itself (parameters, assignments, imports, nested defs): not globals."""
-    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        return set()
-    a = node.args
-    out = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)} | {x.arg for x in (a.vararg, a.kwarg) if x is not None}
-    declared: set[str] = set()
-    for n in ast.walk(node):
-        if n is node:
-            continue
-        if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
-            out.add(n.id)
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            out.add(n.name)
-        elif isinstance(n, (ast.Import, ast.ImportFrom)):
-            out |= {(al.asname or al.name).split(".")[0] for al in n.names}
-        elif isinstance(n, (ast.Global, ast.Nonlocal)):
-            declared |= set(n.names)
-    return out - declared
-
-
-def _imported_names(tree: ast.AST, pkg: str) -> list[str]:
-    """Absolute names of the modules a module imports (anywhere in it, lazily too)."""
-    out: list[str] = []
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Import):
-            out += [a.name for a in n.names]
-        elif isinstance(n, ast.ImportFrom):
-            base = n.module or ""
-            if n.level:
-                parts = pkg.split(".")
-                parent = ".".join(parts[: len(parts) - n.level + 1]) if n.level <= len(parts) else ""
-                base = f"{parent}.{base}" if base else parent
-            out.append(base)
-            out += [f"{base}.{a.name}" for a in n.names]  # `from pkg import submodule`
-    return sorted(set(o for o in out if o))
-
-
-def _code_signature(code: types.CodeType) -> str:
-    """A digest of what a code object runs (no line numbers)."""
-    consts = [_code_signature(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts]
-    return _sha([code.co_code.hex(), consts, list(code.co_names), list(code.co_varnames), code.co_flags & ~_FUTURE_FLAGS])
-
-
-_FRESH: dict[str, tuple[tuple[int, int], dict[str, set[str]]]] = {}
-
-
-def _check_fresh(fn: types.FunctionType) -> None:
-    """Refuse a key when the source on disk is not the code in memory (edited after import).
-
-    The module's current source is compiled whole (bytecode depends on module context:
-    a name bound by ``import`` compiles differently) and the function's code object is
-    compared with the live one, line numbers aside.
-    """
-    path = fn.__code__.co_filename
-    try:
-        st = os.stat(path)
-    except OSError:
-        return
-    sig = (st.st_size, st.st_mtime_ns)
-    hit = _FRESH.get(path)
-    if hit is None or hit[0] != sig:
-        try:
-            with open(path, "rb") as f:
-                code = compile(f.read(), path, "exec", dont_inherit=True)
-        except (SyntaxError, ValueError, OSError):
-            return
-        index: dict[str, set[str]] = {}
-        todo = [code]
-        while todo:
-            c = todo.pop()
-            index.setdefault(c.co_qualname, set()).add(_code_signature(c))
-            todo += [k for k in c.co_consts if isinstance(k, types.CodeType)]
-        hit = _FRESH[path] = (sig, index)
-    known = hit[1].get(fn.__code__.co_qualname)
-    if known and _code_signature(fn.__code__) not in known:
-        raise UncacheableError(
-            f"the source of {fn.__module__}.{fn.__qualname__} in {path} changed after it was imported: the key "
-            "would describe code that is not running; restart the process (or reload the module)"
-        )
 
 
 @functools.lru_cache(maxsize=512)

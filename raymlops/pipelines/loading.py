@@ -71,7 +71,7 @@ def _load_file(path: str, attr: str | None) -> Any:
         f = getattr(mod, "__file__", None) or ""
         if f.startswith(root + os.sep) and not name.startswith("raymlops") and "site-packages" not in f:
             del sys.modules[name]
-    modname = "raymlops_pipeline_" + hashlib.sha1(path.encode()).hexdigest()[:10]
+    modname = "pipeline_file_" + hashlib.sha1(path.encode()).hexdigest()[:10]
     spec = importlib.util.spec_from_file_location(modname, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -26,7 +26,7 @@ from raymlops.pipelines.loading import load_pipeline
 from raymlops.pipelines.run_state import RUN_CONTEXT, RUN_EXECUTION
 from raymlops.registry import ModelRegistry
 
-__all__ = ["loop_spec", "loop_status", "loop_trigger_id"]
+__all__ = ["loop_spec", "loop_status", "loop_trigger_id", "runs_of", "steps_of"]
 
 
 def loop_trigger_id(name: str) -> str:
@@ -56,13 +56,16 @@ def loop_spec(
     }  # fmt: skip
 
 
-def _steps_of(store: MetadataAPI, run: str) -> list[dict[str, Any]]:
+def steps_of(store: MetadataAPI, run: str) -> list[dict[str, Any]]:
     ctx = store.get_context(RUN_CONTEXT, run)
     if ctx is None:
         return []
     rows = []
     for e in store.get_executions(type=STEP_EXECUTION, context_id=ctx.id):
-        rows.append({"name": e.name, "status": e.properties.get("status"), "execution_id": e.id, "result": e.properties.get("result"), "error": e.error})
+        rows.append({
+            "name": e.name, "status": e.properties.get("status"), "execution_id": e.id, "seconds": e.properties.get("seconds"),
+            "cache_key": e.properties.get("cache_key") or None, "result": e.properties.get("result"), "error": e.error,
+        })  # fmt: skip
     return rows
 
 
@@ -95,7 +98,7 @@ def loop_status(store: MetadataAPI, name: str, *, trigger: Mapping[str, Any] | N
         raise NotFoundError(what="loop", name=name, hint=f"enable it with `raymlops loop enable {name} --param data=PATH --param target=COL`")
     if runs:
         r = runs[0]
-        steps = _steps_of(store, str(r.properties.get("run")))
+        steps = steps_of(store, str(r.properties.get("run")))
         out["last_run"] = {"run": r.properties.get("run"), "state": r.state, "cause": r.properties.get("cause"), "error": r.error, "steps": steps}
         by = {s["name"]: s for s in steps}
         out["candidate"] = ((by.get("train") or {}).get("result") or {}).get("model")
