@@ -15,17 +15,27 @@ PIPE = '''
 import os, time
 from raymlops.pipelines import Pipeline, step
 
+def meet(rendezvous, me, other):
+    """Say I am running, then wait (up to 60 s) until the other step says so too."""
+    if not rendezvous:
+        return None
+    open(os.path.join(rendezvous, me), "w").close()
+    deadline = time.time() + 60
+    while not os.path.exists(os.path.join(rendezvous, other)) and time.time() < deadline:
+        time.sleep(0.05)
+    return os.path.exists(os.path.join(rendezvous, other))
+
 @step(outputs=["out"], resources={"num_cpus": 0.5}, deterministic=False)
-def left(ctx):
-    t0 = time.time(); time.sleep(1.5)
+def left(ctx, *, rendezvous: str = ""):
+    met = meet(rendezvous, "left", "right")
     (ctx.output("out") / "x").write_text("l")
-    return {"start": t0, "end": time.time(), "pid": os.getpid()}
+    return {"met": met, "pid": os.getpid()}
 
 @step(outputs=["out2"], resources={"num_cpus": 0.5}, deterministic=False)
-def right(ctx):
-    t0 = time.time(); time.sleep(1.5)
+def right(ctx, *, rendezvous: str = ""):
+    met = meet(rendezvous, "right", "left")
     (ctx.output("out2") / "x").write_text("r")
-    return {"start": t0, "end": time.time(), "pid": os.getpid()}
+    return {"met": met, "pid": os.getpid()}
 
 @step(inputs=["out", "out2"], outputs=["both"], resources={"num_cpus": 0.25})
 def join(ctx, out, out2):
@@ -38,11 +48,13 @@ pipeline = Pipeline("parallel", [left, right, join])
 def test_independent_steps_run_at_once_as_ray_tasks(ray_session, tmp_path):
     f = tmp_path / "par.py"
     f.write_text(textwrap.dedent(PIPE))
-    r = run_pipeline(f"{f}:pipeline", settings=ray_session)
+    meet = tmp_path / "meet"
+    meet.mkdir()
+    r = run_pipeline(f"{f}:pipeline", {"rendezvous": str(meet)}, settings=ray_session)
     assert r.state == "COMPLETE"
     left, right = r.step("left").result, r.step("right").result
     assert left["pid"] != right["pid"] and left["pid"] != os.getpid()  # separate worker processes
-    assert left["start"] < right["end"] and right["start"] < left["end"]  # their runs overlapped
+    assert left["met"] and right["met"]  # each saw the other running: they ran at the same time
     assert open(os.path.join(r.step("join").outputs[0]["uri"][7:], "x")).read() == "lr"
 
 
