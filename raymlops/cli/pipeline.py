@@ -8,16 +8,28 @@ import time
 from typing import Any
 
 import click
+import ray
+from ray.job_submission import JobSubmissionClient
 
 from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
-from raymlops.core.errors import InvalidInputError, RaymlopsError
+from raymlops.core import runtime
+from raymlops.core.errors import InvalidInputError, NotFoundError, RaymlopsError
+from raymlops.pipelines import parse_params, run_pipeline
+from raymlops.pipelines.leases import Leases
+from raymlops.pipelines.loop import loop_spec, loop_status, loop_trigger_id, runs_of, steps_of
+from raymlops.pipelines.run_state import RunState, run_lease
+from raymlops.pipelines.scheduler import new_run_id
+from raymlops.pipelines.steps.push import parse_steps
+from raymlops.pipelines.trigger_actor import get_trigger_actor
+from raymlops.pipelines.triggers import parse_every
+from raymlops.serving import STRATEGIES, get_controller
 
+LOOP_STRATEGIES = [n for n, s in STRATEGIES.items() if not s.mirrors and not s.ab_test]
+"""The strategies whose gates end a rollout by promoting or rolling back (not shadow or A/B)."""
 _PARAM_HELP = "A run parameter KEY=VALUE (repeatable; VALUE is parsed as JSON when it can be)."
 
 
 def _call(method, *args):
-    import ray
-
     try:
         return ray.get(method.remote(*args))
     except ray.exceptions.RayTaskError as exc:
@@ -29,14 +41,10 @@ def _call(method, *args):
 
 def _cluster(cctx: CliContext) -> None:
     """Join the running cluster (``--address``, else the one `ray start` started on this machine)."""
-    from raymlops.core import runtime
-
     runtime.init(cctx.settings, address=cctx.settings.ray_address or "auto")
 
 
 def _trigger_actor(cctx: CliContext, *, create: bool = True):
-    from raymlops.pipelines.trigger_actor import get_trigger_actor
-
     _cluster(cctx)
     try:
         return get_trigger_actor(cctx.settings, create=create)
@@ -62,10 +70,6 @@ def _run_text(r: dict[str, Any]) -> str:
 
 def _submit_job(cctx: CliContext, pipeline: str, params: tuple[str, ...], no_cache: bool) -> dict[str, Any]:
     """Submit the driver as a Ray job (its entrypoint: this same command, waiting, on the cluster)."""
-    from ray.job_submission import JobSubmissionClient
-
-    from raymlops.pipelines.scheduler import new_run_id
-
     _cluster(cctx)
     try:
         client = JobSubmissionClient()
@@ -104,11 +108,8 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def run(cctx: CliContext, spec: str, params, no_cache: bool, address: str | None, wait: bool, resume: str | None, run_id: str | None):
         """Run PIPELINE: a built-in name (retrain) or FILE.py[:ATTR]."""
-        from raymlops.pipelines import parse_params, run_pipeline
-
         if address:
-            cctx.address = address
-            cctx._settings = None
+            cctx.address = address  # the settings are resolved on first use, after this
         parsed = parse_params(params)
         if not wait:
             if not cctx.settings.ray_address:
@@ -130,11 +131,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def status(cctx: CliContext, run_id: str):
         """The state of RUN and of each of its steps."""
-        from raymlops.pipelines.leases import Leases
-        from raymlops.pipelines.loop import steps_of
-        from raymlops.pipelines.run_state import RunState, run_lease
-        from raymlops.core.errors import NotFoundError
-
         store = cctx.store()
         ex = RunState.find(store, run_id)
         if ex is None:
@@ -157,8 +153,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def list_(cctx: CliContext, limit: int):
         """Recent pipeline runs, newest first."""
-        from raymlops.pipelines.loop import runs_of
-
         rows = [
             {
                 "run": r.properties.get("run"), "pipeline": r.properties.get("pipeline"), "state": r.state,
@@ -188,9 +182,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def trigger_add(cctx: CliContext, spec, every, cron, on_drift, on_new_data, params, cooldown_s, max_concurrent, trigger_id):
         """Add a trigger that runs PIPELINE."""
-        from raymlops.pipelines import parse_params
-        from raymlops.pipelines.triggers import parse_every
-
         kinds = [k for k, v in (("every", every), ("cron", cron), ("drift", on_drift), ("new_data", on_new_data)) if v]
         if len(kinds) != 1:
             raise click.UsageError("give exactly one of --every, --cron, --on-drift, --on-new-data")
@@ -237,7 +228,7 @@ def register(cli: click.Group) -> None:
     @click.argument("name")
     @click.option("--pipeline", "spec", default="retrain", show_default=True, help="The pipeline to run (a built-in or FILE.py[:ATTR]).")
     @click.option("--param", "params", multiple=True, help=_PARAM_HELP + " retrain needs data and target.")
-    @click.option("--strategy", type=click.Choice(["canary", "blue-green", "recreate"]), default="canary", show_default=True)
+    @click.option("--strategy", type=click.Choice(LOOP_STRATEGIES), default="canary", show_default=True, help="How the candidate takes over.")
     @click.option("--steps", help="Canary percents, e.g. 10,50,100.")
     @click.option("--bake-s", type=click.FloatRange(min=0), default=60.0, show_default=True, help="Seconds per step with passing gates.")
     @click.option("--cooldown-s", type=click.FloatRange(min=0), default=600.0, show_default=True, help="Least time between two retrains.")
@@ -245,10 +236,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def loop_enable(cctx: CliContext, name, spec, params, strategy, steps, bake_s, cooldown_s):
         """Bind served model NAME to a retraining pipeline and a rollout policy."""
-        from raymlops.pipelines import parse_params
-        from raymlops.pipelines.loop import loop_spec
-        from raymlops.pipelines.steps.push import parse_steps
-
         body = loop_spec(
             cctx.settings, cctx.store(), name, pipeline=os.path.abspath(spec) if ".py" in spec else spec, params=parse_params(params),
             strategy=strategy, steps=parse_steps(steps), bake_s=bake_s, cooldown_s=cooldown_s,
@@ -263,8 +250,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def loop_status_cmd(cctx: CliContext, name: str):
         """Last alert, last run and its steps, candidate version, rollout state."""
-        from raymlops.pipelines.loop import loop_status, loop_trigger_id
-
         trigger_row, rollout = None, None
         if cctx.settings.ray_address or os.environ.get("RAY_ADDRESS"):
             actor = _trigger_actor(cctx, create=False)
@@ -272,8 +257,6 @@ def register(cli: click.Group) -> None:
                 rows = [r for r in _call(actor.list) if r["id"] == loop_trigger_id(name)]
                 trigger_row = rows[0] if rows else None
             try:
-                from raymlops.serving.controller import get_controller
-
                 rollout = _call(get_controller(cctx.settings, create=False).status, name)
                 rollout = {k: rollout[k] for k in ("state", "strategy", "routes")}
             except (ValueError, RaymlopsError):

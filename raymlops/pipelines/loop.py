@@ -92,7 +92,7 @@ def loop_status(store: MetadataAPI, name: str, *, trigger: Mapping[str, Any] | N
         "candidate": None,
         "verdict": None,
         "rollout": dict(rollout) if rollout else None,
-        "champion": store.get_aliases(name).get("champion"),
+        "champion": ModelRegistry(store, None).versions.get_aliases(name).get("champion"),
     }
     if not runs and trigger is None and last_alert is None:
         raise NotFoundError(what="loop", name=name, hint=f"enable it with `raymlops loop enable {name} --param data=PATH --param target=COL`")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from raymlops.data.artifacts import files_of
+from raymlops.artifacts import files_of
 from raymlops.data.pipeline import DataPipeline
 from raymlops.data.schema import Schema
 from raymlops.metadata import Artifact, MetadataStore

@@ -13,7 +13,7 @@ import json
 from raymlops.data.sources import read_dataset
 from raymlops.pipelines.step import ArtifactRef, StepContext, step
 from raymlops.pipelines.steps.train import MANIFEST, prepared_from
-from raymlops.registry import sha256_file
+from raymlops.artifacts import sha256_file
 from raymlops.training.evaluate import ChangeThreshold
 from raymlops.training.train import Trainer
 

@@ -6,7 +6,7 @@ from raymlops.data.features import build_feature_transform
 from raymlops.data.schema import Schema
 from raymlops.pipelines.step import ArtifactRef, StepContext, step
 from raymlops.pipelines.steps._data import SCHEMA_FILE, read_frame, task_of
-from raymlops.registry import dumps_model
+from raymlops.artifacts import dumps_model
 
 TRANSFORM_FILE = "transform.pkl"
 

@@ -22,9 +22,7 @@ from raymlops.pipelines.step import ArtifactRef, StepContext, step
 from raymlops.pipelines.steps.evaluate import REPORT
 from raymlops.pipelines.steps.train import MANIFEST
 from raymlops.registry import ModelRegistry
-from raymlops.serving.controller import get_controller
-from raymlops.serving.gates import ErrorRateGate, LatencyGate
-from raymlops.serving.rollout import RolloutPlan
+from raymlops.serving import ErrorRateGate, LatencyGate, RolloutPlan, get_controller
 
 FINAL = ("PROMOTED", "ROLLED_BACK")
 

@@ -123,7 +123,7 @@ def test_cli_errors_are_one_line_with_exit_2(tmp_path):
 def test_the_key_does_not_depend_on_what_the_process_imported():
     code = (
         "import sys\n"
-        "if sys.argv[1] == 'more':\n    import raymlops.cli, raymlops.demo, raymlops.serving.controller  # noqa\n"
+        "if sys.argv[1] == 'more':\n    import raymlops.cli, raymlops.demo, raymlops.serving.controller_actor  # noqa\n"
         "from raymlops.pipelines.steps import STEPS\nfrom raymlops.pipelines.cache_key import CodeFingerprint\n"
         "fp = CodeFingerprint([])\nprint(sorted((n, fp.digest(s.fn)) for n, s in STEPS.items()))\n"
     )
