@@ -56,12 +56,14 @@ class RetrainParams(BaseModel):
     eval_data: str | None = Field(None, description="a trusted evaluation set; default: the test split")
     schema_path: str | None = Field(None, alias="schema", description="the reference schema; default: inferred from the data")
     key: list[str] = Field(default_factory=list)
+    keep: list[str] = Field(default_factory=list, description="columns to use as features although they look like a row id, a constant or a timestamp")
     metric: str | None = None
     tune: int = Field(0, ge=0, description="Ray Tune trials")
     space: str | None = Field(None, description="search space YAML")
     slices: list[str] = Field(default_factory=list, description="evaluate per value of these columns")
     max_drop: float = Field(0.0, ge=0, description="allowed drop of the metric against the champion, overall")
     slice_max_drop: float | None = Field(None, ge=0, description="allowed drop per slice (default: max_drop)")
+    min_slice: float | None = Field(None, description="every slice must reach at least this metric value")
     seed: int = 0
     experiment: str | None = None
     strategy: str = "canary"
@@ -72,7 +74,7 @@ class RetrainParams(BaseModel):
     min_samples: int = Field(20, ge=1)
     rollout_timeout_s: float = Field(900.0, gt=0)
 
-    @field_validator("key", "slices", "steps", mode="before")
+    @field_validator("key", "keep", "slices", "steps", mode="before")
     @classmethod
     def _commas(cls, v: Any) -> Any:
         return _list(v)
@@ -109,14 +111,14 @@ def build_retrain(params: Mapping[str, Any]) -> Pipeline:
         S["merge"].options(inputs={"parts": parts}),
         S["validate"].options(params={**common, "schema_path": [p.schema_path] if p.schema_path else [], "key": p.key}),
         S["split"].options(params={**common, "seed": p.seed}),
-        S["features"].options(params={**common, "seed": p.seed}),
+        S["features"].options(params={**common, "seed": p.seed, "keep": p.keep}),
         S["train"].options(params={
             **common, "name": p.name, "metric": p.metric, "tune": p.tune, "space": [p.space] if p.space else [],
-            "slices": p.slices, "seed": p.seed, "experiment": p.experiment,
+            "slices": p.slices, "seed": p.seed, "experiment": p.experiment, "keep": p.keep,
         }),  # fmt: skip
         S["evaluate"].options(params={
             **common, "eval_data": [p.eval_data] if p.eval_data else [], "slices": p.slices, "max_drop": p.max_drop,
-            "slice_max_drop": p.slice_max_drop,
+            "slice_max_drop": p.slice_max_drop, "min_slice": p.min_slice,
         }),  # fmt: skip
         S["push"].options(params={
             "strategy": p.strategy, "steps": p.steps, "bake_s": p.bake_s, "max_error_rate": p.max_error_rate,

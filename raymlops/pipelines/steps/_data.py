@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from raymlops.artifacts import files_of
+from raymlops.core.errors import InvalidInputError
 from raymlops.data.pipeline import DataPipeline
 from raymlops.data.schema import Schema
 from raymlops.metadata import Artifact, MetadataStore
@@ -48,3 +50,19 @@ def move_into(src: str, dest: str) -> None:
 def task_of(schema: Schema, target: str) -> str:
     has_classes = schema.label is not None and schema.label.classes is not None
     return "classification" if has_classes or schema.column(target).type != "float" else "regression"
+
+
+def excluded(schema: Schema, target: str, keep: Sequence[str] = ()) -> list[dict[str, str]]:
+    """The columns that are data but not features, with why (the key, row ids, constants,
+    raw timestamps: the schema's), less those ``keep`` makes features, as the Trainer has them.
+
+    Raises:
+        InvalidInputError: a kept column is not in the data, or no feature is left.
+    """
+    unknown = [c for c in keep if c not in schema.names]
+    if unknown:
+        raise InvalidInputError(f"cannot keep {unknown}: not columns of the data ({', '.join(schema.names)})")
+    out = [{"column": c, "reason": why} for c, why in schema.not_features().items() if c not in keep and c != target]
+    if len(out) >= len([c for c in schema.names if c != target]):
+        raise InvalidInputError(f"no feature columns left besides {target!r}: keep one as a feature with the keep parameter")
+    return out

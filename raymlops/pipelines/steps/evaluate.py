@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 
+from raymlops.artifacts import sha256_file
 from raymlops.data.sources import read_dataset
 from raymlops.pipelines.step import ArtifactRef, StepContext, step
 from raymlops.pipelines.steps.train import MANIFEST, prepared_from
-from raymlops.artifacts import sha256_file
-from raymlops.training.evaluate import ChangeThreshold
+from raymlops.training.evaluate import ChangeThreshold, Threshold
 from raymlops.training.train import Trainer
 
 REPORT = "evaluation.json"
@@ -31,9 +31,10 @@ REPORT = "evaluation.json"
 def evaluate(
     ctx: StepContext, model: ArtifactRef, test: ArtifactRef, transform: ArtifactRef, schema: ArtifactRef, *, target: str,
     eval_data: list[str] = (), slices: list[str] = (), max_drop: float = 0.0, slice_max_drop: float | None = None,
+    min_slice: float | None = None,
 ) -> dict:  # fmt: skip
     m = model.read_json(MANIFEST)
-    prep = prepared_from(ctx, target=target, schema=schema, transform=transform, splits={"test": test})
+    prep = prepared_from(ctx, target=target, schema=schema, transform=transform, splits={"test": test}, keep=m.get("keep", ()))
     if eval_data:
         ds, _ = read_dataset(eval_data[0])
         prep.test = ds.to_pandas()
@@ -44,6 +45,8 @@ def evaluate(
     if slices:
         drop = max_drop if slice_max_drop is None else slice_max_drop
         thresholds.append(ChangeThreshold(metric=m["metric"], min_improvement=-abs(drop), slices="all"))
+    if min_slice is not None:  # as `raymlops train --min-slice`: every slice reaches this value
+        thresholds.append(Threshold(metric=m["metric"], lower=min_slice, slices="all"))
     trainer = Trainer(ctx.settings, store=ctx.store())
     evaluation, blessing, worst = trainer.evaluate_and_bless(
         m["name"], m["version"], prep, metric=m["metric"], slices=list(slices), thresholds=thresholds, max_drop=max_drop,
