@@ -8,10 +8,9 @@ import time
 from typing import Any
 
 import click
-import ray
 from ray.job_submission import JobSubmissionClient
 
-from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.cli._common import CliContext, call_actor, command_options, emit, pass_cli, table
 from raymlops.core import runtime
 from raymlops.core.errors import InvalidInputError, NotFoundError, RaymlopsError
 from raymlops.pipelines import parse_params, run_pipeline
@@ -27,16 +26,6 @@ from raymlops.serving import STRATEGIES, get_controller
 LOOP_STRATEGIES = [n for n, s in STRATEGIES.items() if not s.mirrors and not s.ab_test]
 """The strategies whose gates end a rollout by promoting or rolling back (not shadow or A/B)."""
 _PARAM_HELP = "A run parameter KEY=VALUE (repeatable; VALUE is parsed as JSON when it can be)."
-
-
-def _call(method, *args):
-    try:
-        return ray.get(method.remote(*args))
-    except ray.exceptions.RayTaskError as exc:
-        cause = getattr(exc, "cause", None)
-        if isinstance(cause, RaymlopsError):
-            raise cause from None
-        raise
 
 
 def _cluster(cctx: CliContext) -> None:
@@ -190,7 +179,7 @@ def register(cli: click.Group) -> None:
         if every:
             body["every_s"] = parse_every(every)
         body.update(cron=cron, model=on_drift, path=os.path.abspath(on_new_data) if on_new_data else None)
-        row = _call(_trigger_actor(cctx).add, {k: v for k, v in body.items() if v is not None})
+        row = call_actor(_trigger_actor(cctx).add, {k: v for k, v in body.items() if v is not None})
         emit(cctx, row, lambda r: f"trigger {r['id']}: {r['kind']} -> {r['pipeline']} (cooldown {r['cooldown_s']:g} s, at most {r['max_concurrent']} at once)")
         return 0
 
@@ -200,7 +189,7 @@ def register(cli: click.Group) -> None:
     def trigger_list(cctx: CliContext):
         """Every trigger, with how often it fired and its last run."""
         actor = _trigger_actor(cctx, create=False)
-        rows = _call(actor.list) if actor is not None else []
+        rows = call_actor(actor.list) if actor is not None else []
         for r in rows:
             r["when"] = r.get("cron") or (f"every {r['every_s']:g}s" if r.get("every_s") else None) or r.get("model") or r.get("path")
             r["last"] = (r.get("last_run") or {}).get("state")
@@ -216,7 +205,7 @@ def register(cli: click.Group) -> None:
         actor = _trigger_actor(cctx, create=False)
         if actor is None:
             raise InvalidInputError(f"there are no triggers on this cluster (no trigger {trigger_id!r})")
-        row = _call(actor.remove, trigger_id)
+        row = call_actor(actor.remove, trigger_id)
         emit(cctx, row, f"removed trigger {trigger_id}")
         return 0
 
@@ -240,7 +229,7 @@ def register(cli: click.Group) -> None:
             cctx.settings, cctx.store(), name, pipeline=os.path.abspath(spec) if ".py" in spec else spec, params=parse_params(params),
             strategy=strategy, steps=parse_steps(steps), bake_s=bake_s, cooldown_s=cooldown_s,
         )  # fmt: skip
-        row = _call(_trigger_actor(cctx).add, body)
+        row = call_actor(_trigger_actor(cctx).add, body)
         emit(cctx, row, lambda r: f"loop {name} enabled: a drift alert of {name} runs {r['pipeline']}, then a {strategy} rollout with gates (cooldown {cooldown_s:g} s)")
         return 0
 
@@ -254,10 +243,10 @@ def register(cli: click.Group) -> None:
         if cctx.settings.ray_address or os.environ.get("RAY_ADDRESS"):
             actor = _trigger_actor(cctx, create=False)
             if actor is not None:
-                rows = [r for r in _call(actor.list) if r["id"] == loop_trigger_id(name)]
+                rows = [r for r in call_actor(actor.list) if r["id"] == loop_trigger_id(name)]
                 trigger_row = rows[0] if rows else None
             try:
-                rollout = _call(get_controller(cctx.settings, create=False).status, name)
+                rollout = call_actor(get_controller(cctx.settings, create=False).status, name)
                 rollout = {k: rollout[k] for k in ("state", "strategy", "routes")}
             except (ValueError, RaymlopsError):
                 rollout = None
