@@ -18,11 +18,15 @@ import numpy as np
 import pandas as pd
 import ray
 import requests
+from ray import serve
 
 from raymlops.metadata import connect
+from raymlops.monitoring import get_monitor
 from raymlops.pipelines import run_pipeline
 from raymlops.pipelines.loop import loop_spec, loop_status, runs_of
 from raymlops.pipelines.trigger_actor import get_trigger_actor
+from raymlops.registry import ModelRegistry
+from raymlops.serving import deploy, get_controller
 
 NAME = "loopm"
 SHIFT = 2.5
@@ -54,14 +58,9 @@ def _wait(cond, timeout: float, step: float = 0.5):
 
 
 def test_drift_retrains_canaries_and_promotes_and_a_worse_candidate_is_never_pushed(ray_session, tmp_path):
-    from ray import serve
-
-    from raymlops.monitoring.actor import get_monitor
-    from raymlops.serving.app import deploy
-    from raymlops.serving.controller import get_controller
-
     settings = ray_session
     store = connect(settings)
+    registry = ModelRegistry.connect(settings)
     data = tmp_path / "data"
     data.mkdir()
     _day(3000, 0.0, 1).to_csv(data / "day1.csv", index=False)  # a reference above 1,000 rows: stable drift tests
@@ -70,7 +69,7 @@ def test_drift_retrains_canaries_and_promotes_and_a_worse_candidate_is_never_pus
     params = {"data": str(data), "target": "y", "name": NAME}
 
     v1 = run_pipeline("retrain", params, settings=settings)
-    assert v1.state == "COMPLETE" and store.get_aliases(NAME)["champion"] == 1, v1.to_dict()
+    assert v1.state == "COMPLETE" and registry.versions.get_aliases(NAME)["champion"] == 1, v1.to_dict()
 
     url = deploy(settings, port=_free_port(), gate_interval_s=1.0)
     ctl = get_controller(settings)
@@ -104,7 +103,7 @@ def test_drift_retrains_canaries_and_promotes_and_a_worse_candidate_is_never_pus
         shifted_at = time.time()
         _day(1500, SHIFT, 2).to_csv(data / "day2.csv", index=False)  # the newest data lands
         mu["value"] = SHIFT  # and the traffic shifts
-        _wait(lambda: store.get_aliases(NAME).get("champion") == 2, 240, 1.0)
+        _wait(lambda: registry.versions.get_aliases(NAME).get("champion") == 2, 240, 1.0)
     finally:
         stop.set()
         for t in threads:
@@ -127,7 +126,7 @@ def test_drift_retrains_canaries_and_promotes_and_a_worse_candidate_is_never_pus
     assert {"start", "advance", "promote"} <= {e.properties["action"] for e in decisions}
 
     # lineage: alert -> cause -> the run's steps -> v2 -> v2's rollout decisions
-    v2_art = store.get_model_version(NAME, 2)["artifact_id"]
+    v2_art = registry.get(f"{NAME}@2")["artifact_id"]
     down = store.lineage(("execution", first.id), direction="down", hops=40)
     assert f"artifact:{v2_art}" in down.nodes
     assert {f"execution:{e.id}" for e in decisions} <= set(down.nodes)
@@ -138,7 +137,7 @@ def test_drift_retrains_canaries_and_promotes_and_a_worse_candidate_is_never_pus
     worse = run_pipeline("retrain", {**params, "recent": 1, "eval_data": str(golden), "min_samples": 20}, settings=settings)
     assert worse.step("evaluate").result["verdict"] == "NOT_BLESSED", worse.step("evaluate").result
     assert worse.step("push").result["state"] == "NOT_PUSHED" and not worse.step("push").result["pushed"]
-    assert store.get_aliases(NAME)["champion"] == 2
+    assert registry.versions.get_aliases(NAME)["champion"] == 2
     assert ray.get(ctl.status.remote(NAME))["routes"] == [{"version": 2, "percent": 100.0}]
 
     ray.kill(actor)
