@@ -8,14 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+import ray
 
 from raymlops.cli.render import table
 from raymlops.core.config import Settings
+from raymlops.core.errors import RaymlopsError
 from raymlops.core.runtime import init as init_ray
 from raymlops.metadata import connect
 from raymlops.registry import ModelRegistry
 
-__all__ = ["CliContext", "command_options", "emit", "excluded_lines", "global_options", "pass_cli", "table"]
+__all__ = ["CliContext", "call_actor", "command_options", "emit", "excluded_lines", "global_options", "pass_cli", "table"]
 
 
 class CliContext:
@@ -110,3 +112,15 @@ def excluded_lines(excluded: list[dict[str, str]]) -> list[str]:
     lines = ["not features (keep one with --keep-column COL):"]
     lines += [f"  {e['column']}: {e['reason']}" for e in excluded]
     return lines
+
+
+def call_actor(method: Any, *args: Any) -> Any:
+    """Call an actor method and wait; a raymlops error raised inside the actor is re-raised
+    as itself (one line and its exit code, not Ray's wrapped traceback)."""
+    try:
+        return ray.get(method.remote(*args))
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, RaymlopsError):
+            raise cause from None
+        raise

@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 
 import click
-import ray
 
-from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.cli._common import CliContext, call_actor, command_options, emit, pass_cli, table
 from raymlops.core import runtime
-from raymlops.core.errors import InvalidInputError, RaymlopsError
+from raymlops.core.errors import InvalidInputError
 from raymlops.registry import ModelRegistry
 from raymlops.serving.controller_actor import get_controller
 from raymlops.serving.gates import DriftGate, ErrorRateGate, LatencyGate, ShadowAgreementGate
@@ -27,16 +26,6 @@ def _controller(cctx: CliContext):
         raise InvalidInputError(
             "no raymlops serving on this cluster: start it with `raymlops serve up --model NAME@champion`"
         ) from None
-
-
-def _call(method, *args):
-    try:
-        return ray.get(method.remote(*args))
-    except ray.exceptions.RayTaskError as exc:
-        cause = getattr(exc, "cause", None)
-        if isinstance(cause, RaymlopsError):
-            raise cause from None
-        raise
 
 
 def _shed_text(sh: dict) -> str:
@@ -130,9 +119,9 @@ def register(cli: click.Group) -> None:
         """Start moving NAME to version --to (with --percent alone, change a running split)."""
         mirrors = strategy_for(strategy).mirrors  # --percent is then the mirrored share, and there are no steps
         ctl = _controller(cctx)
-        current = _call(ctl.status, name)
+        current = call_actor(ctl.status, name)
         if percent is not None and current["state"] in ("RUNNING", "HOLDING") and current["plan"] and current["plan"]["to_version"] == to_version:
-            s = _call(ctl.set_percent, name, percent)
+            s = call_actor(ctl.set_percent, name, percent)
             emit(cctx, s, _status_text)
             return 0
         live = [r["version"] for r in current["routes"] if r["percent"] > 0]
@@ -163,7 +152,7 @@ def register(cli: click.Group) -> None:
             mirror_percent=percent if (mirrors and percent is not None) else 100.0,
         )
         ModelRegistry.connect(cctx.settings).get(f"{name}@{to_version}")
-        s = _call(ctl.start_rollout, plan.to_dict())
+        s = call_actor(ctl.start_rollout, plan.to_dict())
         emit(cctx, s, _status_text)
         return 0
 
@@ -185,9 +174,9 @@ def register(cli: click.Group) -> None:
             def cmd(cctx: CliContext, name, reason):
                 ctl = _controller(cctx)
                 if verb == "status":
-                    s = _call(ctl.status, name)
+                    s = call_actor(ctl.status, name)
                 else:
-                    s = _call(getattr(ctl, verb), name, reason or f"{verb} by operator")
+                    s = call_actor(getattr(ctl, verb), name, reason or f"{verb} by operator")
                 emit(cctx, s, _status_text)
                 return 0
 

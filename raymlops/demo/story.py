@@ -1,4 +1,4 @@
-"""The demo's story: data, experiments, then the serving and drift chapters, then the lineage."""
+"""The demo's story: data, experiments, the serving and drift chapters, the decay loop, then the lineage."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from raymlops.core.config import Settings
 from raymlops.data.ingest import load_sklearn_frame
 from raymlops.data.pipeline import DataPipeline
 from raymlops.demo.common import DATASET, MODEL, TARGET
+from raymlops.demo.decay import decay_chapter
 from raymlops.demo.serving import serving_chapter
 from raymlops.metadata import connect
 from raymlops.registry import ModelRegistry
@@ -106,7 +107,10 @@ def run_demo(
     say("\n== 3. Deployment on Ray Serve: champion live, a challenger shadowed then canaried, gates decide")
     summary["serving"] = serving_chapter(settings, trainer, prep, say, port=port, keep_serving=keep_serving)
 
-    record = registry.get(f"{MODEL}@champion")  # read now: the serving chapter may have promoted the challenger
+    say("\n== 4. The decay loop: drift -> retrain -> canary -> promote, with the lineage printed")
+    summary["decay"] = decay_chapter(settings, say, port=port, keep_serving=keep_serving)
+
+    record = registry.get(f"{MODEL}@champion")  # read now: the serving chapter may have promoted the challenger (the decay chapter has a model of its own)
     graph = store.lineage(("artifact", record["artifact_id"]), direction="up", hops=20).to_dict()
     root = f"artifact:{record['artifact_id']}"
     say(f"lineage of {MODEL}@champion (version {record['version']}):")

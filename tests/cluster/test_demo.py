@@ -53,6 +53,27 @@ def test_demo_prints_the_champions_lineage(tmp_path):
     raw = [n for n in nodes if n["type"] == "Dataset" and str(n["uri"]).endswith("breast_cancer_feed.csv")]
     assert raw, sorted({(n["type"], n["uri"]) for n in nodes}, key=str)
 
+    # the decay chapter: the drift alert ran retrain (the unchanged day a cache hit), the blessed
+    # candidate was canaried and promoted with 0 failed requests, and the lineage runs from the alert
+    decay = out.split("== 4. The decay loop")[1].split("lineage of breast-cancer@champion")[0]
+    assert "retrain (the built-in pipeline) trained decay@1" in decay, decay
+    run_steps = dict(line.split()[:2] for line in decay.splitlines() if line.startswith("  ") and " execution " in line)
+    assert run_steps["ingest[day1.csv]"] == "cached" and run_steps["ingest[day2.csv]"] == "executed", decay
+    assert run_steps["train"] == "executed" and run_steps["push"] == "executed", decay
+    assert "candidate decay@2: BLESSED; push: canary of decay@2 promoted by its gates" in decay, decay
+    timing = next(line for line in decay.splitlines() if line.startswith("alert -> canary:"))
+    assert float(timing.split()[3]) <= 120 and " 0 failed; decay@champion: 2" in timing, timing
+    path = decay.split("and its rollout decisions")[1].splitlines()[1:]
+    alert = path[0].split("[execution:")[1].split("]")[0]
+    assert path[0].startswith("DriftAlert [execution:") and path[1].startswith("-> TriggerCause [artifact:"), path
+    assert any(line.startswith("-> Model [artifact:") and line.endswith("decay@2") for line in path), path
+    assert "   -> RolloutDecision" in "\n".join(path) and path[-1].endswith("decay: promote"), path
+    assert json.loads(_cli(home, "models", "show", "decay@champion", "--json").stdout)["version"] == 2
+    down = _cli(home, "lineage", f"execution:{alert}", "--direction", "down", "--hops", "40", "--json")
+    assert down.returncode == 0, down.stderr
+    below = json.loads(down.stdout)["nodes"]
+    assert {"TriggerCause", "PipelineRun", "PipelineStep", "Model", "RolloutDecision"} <= {n["type"] for n in below}
+
     # profiles print values that exist: the binary target's quantiles are 0 or 1
     profile = out.split("profile of the valid rows")[1].split("deterministic")[0]
     target_row = next(line for line in profile.splitlines() if line.startswith("target "))
