@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.features import FeatureStore
 
 
 def _refs(value: str | None) -> list[str] | None:
@@ -16,9 +17,7 @@ def _refs(value: str | None) -> list[str] | None:
     return refs
 
 
-def _store(cctx: CliContext, repo: str, online: str | None = None):
-    from raymlops.features import FeatureStore
-
+def _store(cctx: CliContext, repo: str, online: str | None = None) -> FeatureStore:
     cctx.settings.ensure_home()
     return FeatureStore(repo, settings=cctx.settings, store=cctx.store(), online=online)
 

@@ -49,6 +49,7 @@ __all__ = [
     "json_kind",
     "numpy_dtype",
     "to_arrow",
+    "widen",
 ]
 
 COLUMN_TYPES = ("int", "float", "bool", "string", "datetime")
@@ -165,3 +166,22 @@ def numpy_dtype(name: str) -> Any:
 def json_kind(name: str) -> str:
     """What a JSON value of this type looks like, in words (for error messages)."""
     return _JSON[canonical(name)]
+
+
+def widen(a: str | None, b: str | None) -> str | None:
+    """The type of a column typed ``a`` in one part of the data and ``b`` in another.
+
+    The same type stays; ``None`` (no values seen) takes the other; bool and int widen to
+    int, either with float to float; anything else to string.
+
+    Example:
+        >>> widen("int", "float"), widen("bool", "int"), widen(None, "datetime"), widen("int", "string")
+        ('float', 'int', 'datetime', 'string')
+    """
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    if {a, b} <= {"bool", "int", "float"}:
+        return "float" if "float" in (a, b) else "int"
+    return "string"

@@ -88,7 +88,7 @@ class FeatureStore:
         return applied_version(self.store, self.repo, self.uri)
 
     def _ray(self) -> None:
-        from raymlops.core import runtime  # Ray starts only for work that reads data
+        from raymlops.core import runtime  # heavy (Ray, about 1 s): Ray starts only for work that reads data
 
         self.settings.ensure_home()
         runtime.init(self.settings)
@@ -153,8 +153,9 @@ class FeatureStore:
         Returns:
             rows, columns, the output artifact id and the lineage it recorded.
         """
-        from raymlops.features import ray_ops  # the Ray shell: imported only when there is data to read
-        from raymlops.features.ray_read import entity_reader, read_entities
+        # heavy (Ray Data, about 1 s): the Ray shell is imported only when there is data to read
+        from raymlops.features import ray_ops
+        from raymlops.features.ray_read import entity_reader, read_entities  # heavy: Ray Data, as above
 
         selection = self.repo.resolve(features, service=service)
         version = self._version()
@@ -233,7 +234,7 @@ class FeatureStore:
         :mod:`raymlops.features.materialize`). Returns per view: rows read and written,
         the window, and the freshness after the run.
         """
-        from raymlops.features import ray_ops  # the Ray shell: imported only when there is data to read
+        from raymlops.features import ray_ops  # heavy (Ray Data, about 1 s): the Ray shell, only when there is data to read
 
         version = self._version()
         end_us = to_us(end) if end is not None else now_us()

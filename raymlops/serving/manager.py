@@ -2,9 +2,10 @@
 
 :class:`RolloutManager` keeps, per served model, the routing table, the current (or last)
 :class:`~raymlops.serving.rollout.Rollout`, the live statistics flushed by every ingress
-replica (per version, in gate windows, merged exactly), the shadow comparison, feedback
+replica (per version, in gate windows, merged exactly), the shadow comparison and the
+mirrored requests sent and shed (:class:`~raymlops.serving.shedding.ShedCounts`), feedback
 outcomes for A/B tests, and the decision history. The controller actor
-(:mod:`raymlops.serving.controller`) calls :meth:`RolloutManager.tick` on a clock,
+(:mod:`raymlops.serving.controller_actor`) calls :meth:`RolloutManager.tick` on a clock,
 deploys and retires model servers to match :meth:`RolloutManager.deployed`, and records
 every decision in the metadata store.
 
@@ -35,53 +36,17 @@ from typing import Any
 
 from raymlops.core.errors import ConflictError, InvalidInputError
 from raymlops.serving.abtest import RunningSummary, two_proportion_ztest
-from raymlops.serving.gates import VersionStats, evaluate_gates
+from raymlops.serving.gates import GateStatus, VersionStats, evaluate_gates
 from raymlops.serving.protocol import ModelNotServedError
 from raymlops.serving.rollout import Rollout, RolloutPlan, RolloutRecord
 from raymlops.serving.routing import Route, RoutingTable
 from raymlops.serving.shadow import ShadowComparator
+from raymlops.serving.shedding import ShedCounts
+from raymlops.serving.strategies import RecreateStrategy
 
-__all__ = ["RolloutManager", "ModelState", "Retirements"]
+__all__ = ["ModelState", "RolloutManager"]
 
 _MAX_REQUESTS = 200_000  # request ids remembered for feedback
-
-
-class Retirements:
-    """When a model server no table routes to any more may be deleted.
-
-    Ingress replicas move to a new table within a poll interval, and a request routed by
-    the old table may still be on its way; deleting the version's Serve app at once would
-    leave such a request waiting for a replica that will never come. So a version is
-    retired only after it has been unrouted for ``after_s`` (unless ``now`` is asked, as
-    *recreate* does); routed again meanwhile, it stays.
-
-    Example:
-        >>> r = Retirements(after_s=3.0)
-        >>> r.due({("iris", 1)}, now=10.0)
-        set()
-        >>> r.due({("iris", 1)}, now=13.0)
-        {('iris', 1)}
-        >>> r.due({("iris", 2)}, now=20.0), r.due(set(), now=21.0), r.due({("iris", 2)}, now=24.0)
-        (set(), set(), set())
-        >>> r.due({("iris", 2)}, now=24.0, at_once=True)
-        {('iris', 2)}
-    """
-
-    def __init__(self, after_s: float = 3.0):
-        self.after_s = float(after_s)
-        self.since: dict[tuple[str, int], float] = {}
-
-    def due(self, unrouted: set[tuple[str, int]], *, now: float, at_once: bool = False) -> set[tuple[str, int]]:
-        """The versions of ``unrouted`` to delete now (the others keep waiting)."""
-        self.since = {k: self.since.get(k, now) for k in unrouted}
-        out = {k for k, t in self.since.items() if at_once or now - t >= self.after_s}
-        for k in out:
-            del self.since[k]
-        return out
-
-    @property
-    def pending(self) -> bool:
-        return bool(self.since)
 
 
 class ModelState:
@@ -95,6 +60,7 @@ class ModelState:
         self.window: dict[int, VersionStats] = collections.defaultdict(VersionStats)
         self.total: dict[int, VersionStats] = collections.defaultdict(VersionStats)
         self.shadow = ShadowComparator(task=task)
+        self.mirroring = ShedCounts()
         self.outcomes: dict[int, RunningSummary] = collections.defaultdict(RunningSummary)
         self.last_gate: float = 0.0
         self.last_verdict: dict[str, Any] | None = None
@@ -153,7 +119,7 @@ class RolloutManager:
             raise ConflictError(
                 f"a {st.rollout.plan.strategy} rollout of {model} is in progress; promote or roll it back first"
             )
-        table = RoutingTable(model=model, strategy="recreate", routes=(Route(int(version), 100.0),))
+        table = RoutingTable(model=model, strategy=RecreateStrategy.name, routes=(Route(int(version), 100.0),))
         if st is None:
             self.models[model] = ModelState(model, table)
         else:
@@ -163,19 +129,17 @@ class RolloutManager:
 
     # ------------------------------------------------------------------ rollouts
     def start(self, plan: RolloutPlan, *, now: float) -> RolloutRecord:
-        """Start a rollout of ``plan.model`` from its live version to ``plan.to_version``."""
-        st = self.state(plan.model)
-        live = st.table.live_versions
-        if plan.from_version not in live:
-            raise ConflictError(
-                f"{plan.model} serves version(s) {list(live)}, not {plan.from_version}; roll out from the live version"
-            )
+        """Start a rollout of ``plan.model`` from its live version to ``plan.to_version``.
+
+        A running shadow must be ended first (:meth:`end_shadow_for`); any other running
+        rollout is a conflict.
+        """
+        st = self._check_start(plan)
         if st.rollout is not None and not st.rollout.is_final:
             raise ConflictError(f"a {st.rollout.plan.strategy} rollout of {plan.model} is in progress; promote or roll it back first")
-        if plan.to_version == plan.from_version:
-            raise InvalidInputError(f"{plan.model}@{plan.to_version} is already live")
         st.rollout = Rollout(plan)
         st.shadow = ShadowComparator(task=st.task)
+        st.mirroring = ShedCounts()
         st.outcomes.clear()
         st.reset_windows()
         st.total.clear()
@@ -214,6 +178,35 @@ class RolloutManager:
             raise ConflictError(f"no rollout of {model} to roll back")
         return self._after(st, st.rollout.rollback(now, reason))  # type: ignore[return-value]
 
+    def _check_start(self, plan: RolloutPlan) -> ModelState:
+        st = self.state(plan.model)
+        live = st.table.live_versions
+        if plan.from_version not in live:
+            raise ConflictError(
+                f"{plan.model} serves version(s) {list(live)}, not {plan.from_version}; roll out from the live version"
+            )
+        r = st.rollout
+        if r is not None and not r.is_final and not r.plan.rollout_strategy.mirrors:
+            raise ConflictError(f"a {r.plan.strategy} rollout of {plan.model} is in progress; promote or roll it back first")
+        if plan.to_version == plan.from_version:
+            raise InvalidInputError(f"{plan.model}@{plan.to_version} is already live")
+        return st
+
+    def end_shadow_for(self, plan: RolloutPlan, *, now: float) -> RolloutRecord | None:
+        """End ``plan.model``'s running shadow, if any, because ``plan`` starts (checked first)."""
+        st = self._check_start(plan)
+        r = st.rollout
+        if r is None or r.is_final:
+            return None
+        why = f"shadow phase ended: a {plan.strategy} rollout of version {plan.to_version} starts"
+        return self._after(st, r.end_shadow(now, why))
+
+    def end_shadow(self, model: str, *, now: float, reason: str = "shadow phase ended by operator") -> RolloutRecord:
+        st = self.state(model)
+        if st.rollout is None:
+            raise ConflictError(f"no shadow of {model} to end")
+        return self._after(st, st.rollout.end_shadow(now, reason))  # type: ignore[return-value]
+
     def set_percent(self, model: str, percent: float, *, now: float) -> RolloutRecord:
         st = self.state(model)
         if st.rollout is None:
@@ -244,7 +237,7 @@ class RolloutManager:
                 continue
             plan = r.plan
             canary = st.window[plan.to_version]
-            if plan.strategy == "shadow":
+            if plan.rollout_strategy.mirrors:  # the new version's answers are compared, not served
                 agree, total = st.shadow.agreement_counts()
                 canary = canary.copy()
                 canary.record_shadow(agree=agree, total=total)
@@ -253,7 +246,7 @@ class RolloutManager:
             )
             st.last_verdict = verdict.to_dict() if verdict is not None else None
             st.last_gate = now
-            if verdict is None or verdict.status.value != "INSUFFICIENT_DATA":
+            if verdict is None or verdict.status is not GateStatus.INSUFFICIENT_DATA:
                 st.reset_windows()  # a window closes on a verdict; thin traffic keeps accumulating
             rec = self._after(st, r.tick(now, verdict))
             if rec is not None:
@@ -262,7 +255,7 @@ class RolloutManager:
 
     # ------------------------------------------------------------------ live statistics
     def report(self, payload: Mapping[str, Any]) -> None:
-        """Merge one ingress replica's flush: per-version stats, shadow pairs, served requests."""
+        """Merge one ingress replica's flush: per-version stats, shadow pairs, mirrors sent and shed, served requests."""
         for name, part in (payload.get("models") or {}).items():
             st = self.models.get(name)
             if st is None:
@@ -273,6 +266,8 @@ class RolloutManager:
                 st.total[int(v)].merge_inplace(s)
             if part.get("shadow"):
                 st.shadow.merge_inplace(ShadowComparator.from_dict(part["shadow"]))
+            if part.get("mirroring"):
+                st.mirroring.merge_inplace(ShedCounts.from_dict(part["mirroring"]))
             for rid, v, preds in part.get("requests") or ():
                 self._requests[rid] = (name, int(v), list(preds))
                 if len(self._requests) > _MAX_REQUESTS:
@@ -339,9 +334,14 @@ class RolloutManager:
             },
             "downtime_s": st.downtime_s,
         }
-        if st.table.shadow is not None or (r is not None and r.plan.strategy == "shadow"):
-            out["shadow"] = {"version": st.table.shadow, "mirror_percent": st.table.mirror_percent, **st.shadow.summary()}
-        if r is not None and r.plan.strategy == "ab":
+        if st.table.shadow is not None or (r is not None and r.plan.rollout_strategy.mirrors):
+            out["shadow"] = {
+                "version": st.table.shadow,
+                "mirror_percent": st.table.mirror_percent,
+                **st.shadow.summary(),
+                **st.mirroring.summary(),
+            }
+        if r is not None and r.plan.rollout_strategy.ab_test:
             out["ab"] = self.ab_result(model)
         return out
 

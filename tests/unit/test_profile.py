@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from raymlops.cli.render import table, with_quantile_error
 from raymlops.sketches import Profile
 from raymlops.core.errors import InvalidInputError
 
@@ -79,3 +80,14 @@ def test_merging_profiles_of_different_kinds_is_refused():
     b.update(pd.DataFrame({"x": ["one", "two"]}))
     with pytest.raises(InvalidInputError, match="numeric in one profile"):
         a.merge(b)
+
+
+def test_the_printed_profile_says_which_quantiles_are_exact_and_bounds_the_others():
+    rng = np.random.default_rng(0)
+    p = Profile()
+    p.update(pd.DataFrame({"flag": rng.integers(0, 2, 500), "x": rng.lognormal(size=500)}))
+    rows = {r["column"]: r for r in with_quantile_error(p.summary())}
+    assert rows["flag"]["quantiles"] == "exact" and rows["flag"]["p99"] in (0, 1)
+    assert rows["x"]["quantiles"] == "±1%"
+    text = table(list(rows.values()), ["column", "p50", "p99", "quantiles"])
+    assert "n/a" not in text and "exact" in text and "±1%" in text

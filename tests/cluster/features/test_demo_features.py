@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from raymlops.demo_features import MODEL, chapter
+from raymlops.demo.features import MODEL, chapter
 
 
 def test_chapter_trains_from_a_pit_training_set_and_serves_by_entity_key(ray_session):

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from raymlops.artifacts import sha256_path
 from raymlops.features import FeatureStore
+from raymlops.metadata import connect
 from raymlops.features.sample import START, write_driver_repo
 
 T = START + pd.Timedelta(hours=5, minutes=30)
@@ -80,9 +82,6 @@ def test_incremental_materialization_lands_late_rows(ray_session, tmp_path):
 
 
 def test_training_set_lineage_names_the_definitions_version_and_source_hashes(ray_session, tmp_path):
-    from raymlops.data.artifacts import sha256_path
-    from raymlops.metadata import connect
-
     p = write_driver_repo(str(tmp_path / "repo"), drivers=10, hours=10, trips=50, seed=4)
     fs = FeatureStore(p["repo"], settings=ray_session)
     version = fs.apply()["version"]

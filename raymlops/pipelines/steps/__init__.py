@@ -1,0 +1,35 @@
+"""Built-in steps: each wraps what raymlops already has, one file each.
+
+A new built-in step (label aggregation from :mod:`raymlops.labeling`, a point-in-time
+training set from :mod:`raymlops.features`) is one file here and one line in
+:data:`STEPS`.
+"""
+
+from __future__ import annotations
+
+from raymlops.pipelines.step import Step
+from raymlops.pipelines.steps.evaluate import evaluate
+from raymlops.pipelines.steps.features import features
+from raymlops.pipelines.steps.ingest import ingest
+from raymlops.pipelines.steps.merge import merge
+from raymlops.pipelines.steps.push import push
+from raymlops.pipelines.steps.split import split
+from raymlops.pipelines.steps.train import train
+from raymlops.pipelines.steps.validate import validate
+
+__all__ = ["STEPS"]
+
+STEPS: dict[str, Step] = {
+    s.name: s
+    for s in (
+        ingest,
+        merge,
+        validate,
+        split,
+        features,
+        train,
+        evaluate,
+        push,
+    )
+}
+"""Every built-in step by name."""
