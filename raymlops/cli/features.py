@@ -1,4 +1,4 @@
-"""`raymlops features apply|historical|materialize|get|status`."""
+"""`raymlops features apply|historical|materialize|get|bind|status`."""
 
 from __future__ import annotations
 
@@ -121,6 +121,21 @@ def register(cli: click.Group) -> None:
         r = _store(cctx, repo, online).get_online_features(_entity(entity), features=_refs(features_), service=service, now=at).to_dict(0)
         emit(cctx, r, lambda r: table([{"feature": k, "value": v, "status": r["status"][k]} for k, v in r["features"].items()],
                                       ["feature", "value", "status"]))
+
+    @features.command()
+    @click.argument("repo", metavar="REPO.yaml")
+    @click.argument("model_ref", metavar="MODEL_REF")
+    @click.option("--service", required=True, help="The feature service the model was trained on.")
+    @_ONLINE
+    @command_options
+    @pass_cli
+    def bind(cctx: CliContext, repo, model_ref, service, online):
+        """Serve MODEL_REF by entity key: its servers join SERVICE's online features into each request."""
+        b = _store(cctx, repo, online).bind_model(model_ref, service=service, registry=cctx.registry())
+        out = {"model": model_ref, "service": b.service, "features": b.columns, "entity_keys": b.entity_keys, "online": b.online,
+               "definition_version": b.definition_version}
+        emit(cctx, out, lambda r: f"{r['model']} is served by entity key ({', '.join(r['entity_keys'])}): feature service "
+                                  f"{r['service']!r} ({len(r['features'])} features) from {r['online']}")
 
     @features.command()
     @click.argument("repo", metavar="REPO.yaml")

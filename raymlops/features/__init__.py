@@ -12,17 +12,20 @@
 * Online (:mod:`~raymlops.features.online`): SQLite (default) or Redis stores with
   newest-wins writes, incremental materialization that does not skip late rows, reads
   that enforce the TTL, freshness per view (``features status`` and a Ray metric).
-* Serving (:class:`OnlineFeatureJoiner`): entity keys in, the model's feature row out.
+* Serving (:class:`OnlineFeatureJoiner`, :class:`ServiceBinding`): a model version bound to
+  a feature service (:meth:`FeatureStore.bind_model`) is served by entity key: its model
+  servers join the online features into each request.
 """
 
 from __future__ import annotations
 
+from raymlops.features.binding import ServiceBinding
 from raymlops.features.definitions import Entity, Feature, FeatureService, FeatureView, FileSource
 from raymlops.features.online import MemoryOnlineStore, OnlineStore, SqliteOnlineStore, open_online_store
-from raymlops.features.online_read import NOT_FOUND, OUTSIDE_MAX_AGE, PRESENT, OnlineResult
+from raymlops.features.online_read import NOT_FOUND, OUTSIDE_MAX_AGE, PRESENT, OnlineReader, OnlineResult
 from raymlops.features.pit import point_in_time_join
 from raymlops.features.repo import DefinitionError, Repository, load_repo
-from raymlops.features.serving import OnlineFeatureJoiner
+from raymlops.features.serving import FeatureRequestError, OnlineFeatureJoiner
 from raymlops.features.store import FeatureStore
 
 __all__ = [
@@ -32,15 +35,18 @@ __all__ = [
     "DefinitionError",
     "Entity",
     "Feature",
+    "FeatureRequestError",
     "FeatureService",
     "FeatureStore",
     "FeatureView",
     "FileSource",
     "MemoryOnlineStore",
     "OnlineFeatureJoiner",
+    "OnlineReader",
     "OnlineResult",
     "OnlineStore",
     "Repository",
+    "ServiceBinding",
     "SqliteOnlineStore",
     "load_repo",
     "open_online_store",

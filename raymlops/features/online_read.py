@@ -28,8 +28,9 @@ from raymlops.core.errors import InvalidInputError
 from raymlops.features.definitions import column_name
 from raymlops.features.online.base import OnlineStore, encode_key
 from raymlops.features.times import US
+from raymlops.features.times import now_us as clock_us
 
-__all__ = ["NOT_FOUND", "OUTSIDE_MAX_AGE", "OnlineResult", "PRESENT", "coerce_key", "read_features"]
+__all__ = ["NOT_FOUND", "OUTSIDE_MAX_AGE", "OnlineReader", "OnlineResult", "PRESENT", "coerce_key", "read_features"]
 
 PRESENT, NOT_FOUND, OUTSIDE_MAX_AGE = "PRESENT", "NOT_FOUND", "OUTSIDE_MAX_AGE"
 
@@ -58,16 +59,16 @@ def coerce_key(value: Any, kind: str | None, name: str) -> Any:
         InvalidInputError: the value cannot be that type.
     """
     if value is None:
-        raise InvalidInputError(f"join key {name!r} is null; pass a value")
+        raise InvalidInputError(f"join key {name!r} is null; pass a value", details=[{"field": name, "problem": "null entity key"}])
     if kind == "int":
-        if isinstance(value, bool):
-            raise InvalidInputError(f"join key {name!r} must be an integer, got {value!r}")
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
+        bad = InvalidInputError(f"join key {name!r} must be an integer, got {value!r}",
+                                details=[{"field": name, "problem": f"expected an integer entity key, got {value!r}"[:200]}])
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise bad
         try:
             return int(value)
-        except (TypeError, ValueError):
-            raise InvalidInputError(f"join key {name!r} must be an integer, got {value!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise bad from None
     if kind == "string":
         return str(value)
     return value.item() if hasattr(value, "item") else value
@@ -133,3 +134,60 @@ def _encode(row: Mapping[str, Any], names: tuple[str, ...], types: Mapping[str, 
     if len(values) == 1 and type(values[0]) is int and types.get(names[0], "int") == "int":
         return f"[{values[0]}]"  # the common case, without JSON
     return encode_key([coerce_key(v, types.get(k), k) for k, v in zip(names, values)])
+
+
+class OnlineReader:
+    """A reader of a fixed selection of online features: ``reader(entity_rows, now_us=None) -> OnlineResult``.
+
+    It keeps what each read needs (join keys, TTLs, the key types the store was
+    materialized with) and re-reads the store's per-view state on :meth:`refresh`, which
+    also gives each view's freshness (now − its newest materialized event).
+
+    Args:
+        store: the online store.
+        selection: ``{view: [feature, ...]}``.
+        join_keys: ``{view: [key column, ...]}``.
+        ttls: ``{view: seconds or None}``.
+
+    Example:
+        >>> from raymlops.features.online import MemoryOnlineStore, OnlineRow
+        >>> s = MemoryOnlineStore("memory://reader-doc")
+        >>> _ = s.write("v", {"[1]": OnlineRow(event_us=0, created_us=0, pos=0, values={"x": 1.5})})
+        >>> s.set_state("v", {"newest_event_us": 0, "key_types": {"driver_id": "int"}})
+        >>> r = OnlineReader(s, {"v": ["x"]}, {"v": ["driver_id"]}, {"v": None})
+        >>> r([{"driver_id": "1"}], now_us=0).to_dict(0)
+        {'features': {'v__x': 1.5}, 'status': {'v__x': 'PRESENT'}}
+        >>> r.freshness(now_us=30_000_000)
+        {'v': 30.0}
+    """
+
+    def __init__(self, store: OnlineStore, selection: Mapping[str, Sequence[str]], join_keys: Mapping[str, Sequence[str]],
+                 ttls: Mapping[str, int | None]):
+        self.store = store
+        self.selection = {v: list(f) for v, f in selection.items()}
+        self.join_keys = {v: list(join_keys[v]) for v in self.selection}
+        self.ttls = {v: ttls.get(v) for v in self.selection}
+        self.key_types: dict[str, dict[str, str]] = {}
+        self.newest_event_us: dict[str, int | None] = {}
+        self.refresh()
+
+    def __repr__(self) -> str:
+        return f"OnlineReader({self.store.uri!r}, views={list(self.selection)!r})"
+
+    def refresh(self) -> None:
+        """Re-read each view's state: the key types and newest event of its last materialization."""
+        for view in self.selection:
+            state = self.store.get_state(view) or {}
+            self.key_types[view] = dict(state.get("key_types") or {})
+            self.newest_event_us[view] = state.get("newest_event_us")
+
+    def freshness(self, now_us: int | None = None) -> dict[str, float | None]:
+        """Seconds from each view's newest materialized event to ``now_us`` (None: never materialized)."""
+        now = now_us if now_us is not None else clock_us()
+        return {v: None if t is None else (now - t) / US for v, t in self.newest_event_us.items()}
+
+    def __call__(self, entity_rows: Sequence[Mapping[str, Any]], *, now_us: int | None = None) -> OnlineResult:
+        """The selection's features for each entity row, TTL enforced at ``now_us`` (default now)."""
+        return read_features(self.store, self.selection, self.join_keys, self.ttls, entity_rows,
+                             now_us=now_us if now_us is not None else clock_us(), key_types=self.key_types)
+

@@ -38,17 +38,25 @@ from typing import Any
 
 from raymlops.core.errors import InvalidInputError
 
-__all__ = ["OnlineFeatureJoiner", "REQUEST"]
+__all__ = ["FeatureRequestError", "OnlineFeatureJoiner", "REQUEST"]
 
 REQUEST = "REQUEST"
 """The status of a value the request itself carried."""
+
+
+class FeatureRequestError(InvalidInputError):
+    """Instances that cannot be joined with their features; ``details`` lists ``{"instance", "field", "problem"}``."""
+
+    code = "invalid_instances"
+    http_status = 422
 
 
 class OnlineFeatureJoiner:
     """Builds model input rows from entity keys, the online store and request-time values.
 
     Args:
-        reader: ``reader(entity_rows, now_us=None) -> OnlineResult`` (see
+        reader: ``reader(entity_rows, now_us=None) -> OnlineResult`` (an
+            :class:`~raymlops.features.online_read.OnlineReader`, or see
             :meth:`raymlops.features.FeatureStore.reader`).
         columns: the model signature's input names, in order.
         service_columns: the ``view__feature`` columns the feature service provides.
@@ -60,23 +68,44 @@ class OnlineFeatureJoiner:
         self.columns = list(columns)
         self.service_columns = [c for c in service_columns if c in set(self.columns)]
         self.join_keys = list(join_keys)
+        self._known = set(self.columns) | set(self.join_keys)
 
     def __repr__(self) -> str:
         return f"OnlineFeatureJoiner(columns={self.columns!r}, join_keys={self.join_keys!r})"
+
+    def _problems(self, instances: Sequence[Any]) -> list[dict[str, Any]]:
+        problems: list[dict[str, Any]] = []
+        for i, inst in enumerate(instances):
+            if not isinstance(inst, Mapping):
+                problems.append({"instance": i, "problem": f"expected an object {{field: value}}, got {type(inst).__name__}"})
+                continue
+            lookup = any(c not in inst for c in self.service_columns)
+            keys = [k for k in self.join_keys if k not in inst] if lookup else []
+            problems += [{"instance": i, "field": k, "problem": "missing entity key: the model's features are looked up by it"} for k in keys]
+            problems += [{"instance": i, "field": str(k)[:100], "problem": "unexpected field: neither an input of the model nor an entity key"}
+                         for k in inst if k not in self._known]
+            problems += [{"instance": i, "field": c, "problem": "missing required field (the feature service does not provide it)"}
+                         for c in self.columns if c not in inst and c not in self.service_columns and c not in keys]
+        return problems
 
     def join(self, instances: Sequence[Mapping[str, Any]], *, now_us: int | None = None) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
         """The model input row and the per-feature status of each instance.
 
         Raises:
-            InvalidInputError: an instance lacks a join key, or a column neither the request
-                nor the service provides (the message names the instance and the column).
+            FeatureRequestError: an instance lacks an entity key, a column neither the
+                request nor the service provides, or has a field the model does not take
+                (every problem is a detail naming the instance and the field).
         """
-        for i, inst in enumerate(instances):
-            missing = [k for k in self.join_keys if k not in inst and any(c not in inst for c in self.service_columns)]
-            if missing:
-                raise InvalidInputError(f"instance {i} lacks the entity key {', '.join(map(repr, missing))} needed to look up its features")
+        problems = self._problems(instances)
+        if problems:
+            first = problems[0]
+            where = f"instance {first['instance']}" + (f" field {first['field']!r}" if "field" in first else "")
+            raise FeatureRequestError(f"{len(problems)} problem(s); first: {where}: {first['problem']}", details=problems[:100])
         need_store = [i for i, inst in enumerate(instances) if any(c not in inst for c in self.service_columns)]
-        found = self.reader([instances[i] for i in need_store], now_us=now_us) if need_store else None
+        try:
+            found = self.reader([instances[i] for i in need_store], now_us=now_us) if need_store else None
+        except InvalidInputError as exc:  # an entity key of the wrong type
+            raise FeatureRequestError(exc.message, details=exc.details) from None
         slot = {i: n for n, i in enumerate(need_store)}
         rows, statuses = [], []
         for i, inst in enumerate(instances):
@@ -84,10 +113,8 @@ class OnlineFeatureJoiner:
             for c in self.columns:
                 if c in inst:
                     row[c], status[c] = inst[c], REQUEST
-                elif c in self.service_columns and found is not None:
-                    row[c], status[c] = found.values[c][slot[i]], found.status[c][slot[i]]
                 else:
-                    raise InvalidInputError(f"instance {i} has no {c!r}, and the model's feature service does not provide it; send it in the request")
+                    row[c], status[c] = found.values[c][slot[i]], found.status[c][slot[i]]
             rows.append(row)
             statuses.append(status)
         return rows, statuses

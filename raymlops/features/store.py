@@ -38,16 +38,18 @@ from raymlops.core import coltypes
 from raymlops.core.config import Settings
 from raymlops.core.errors import InvalidInputError
 from raymlops.data.artifacts import dataset_artifact
+from raymlops.features.binding import ServiceBinding, check_columns
 from raymlops.features.checks import check_files
 from raymlops.features.materialize import next_state, plan_window
 from raymlops.features.online import OnlineRow, OnlineStore, encode_key, open_online_store
-from raymlops.features.online_read import OnlineResult, read_features
+from raymlops.features.online_read import OnlineReader, OnlineResult
 from raymlops.features.partition import CREATED, ORD, TS
 from raymlops.features.plan import ViewSpec, Window, file_schema, files_of, view_specs
 from raymlops.features.repo import Repository, load_repo
 from raymlops.features.times import NAT, arrow_to_us, format_us, now_us, parse_duration, to_us
 from raymlops.features.versions import applied_version, record_version
 from raymlops.metadata import Artifact, Context, MetadataAPI, connect
+from raymlops.registry import ModelRegistry
 
 __all__ = ["FeatureStore"]
 
@@ -291,7 +293,7 @@ class FeatureStore:
         selection = self.repo.resolve(features, service=service)
         return self.reader(selection)(rows, now_us=to_us(now) if now is not None else None)
 
-    def reader(self, selection: Mapping[str, Sequence[str]]):
+    def reader(self, selection: Mapping[str, Sequence[str]]) -> OnlineReader:
         """A fast reader for a fixed selection: ``reader(entity_rows, now_us=None) -> OnlineResult``.
 
         Raises:
@@ -300,13 +302,32 @@ class FeatureStore:
         self._version()
         keys = {v: self.repo.join_keys(v) for v in selection}
         ttls = {v: self.repo.view(v).ttl_seconds for v in selection}
-        types = {v: (self.online.get_state(v) or {}).get("key_types", {}) for v in selection}
-        online = self.online
+        return OnlineReader(self.online, selection, keys, ttls)
 
-        def read(entity_rows: Sequence[Mapping[str, Any]], *, now_us: int | None = None) -> OnlineResult:
-            return read_features(online, selection, keys, ttls, entity_rows, now_us=now_us if now_us is not None else _now(), key_types=types)
+    def bind_model(self, ref: str, *, service: str, registry: ModelRegistry | None = None) -> ServiceBinding:
+        """Serve the model version ``ref`` by entity key with the feature service ``service``.
 
-        return read
+        Attaches a :class:`~raymlops.features.binding.ServiceBinding` (the service's
+        features, join keys, TTLs and this store's online URI) to the version in the
+        registry; its model servers then join the online features into every request.
+
+        Raises:
+            RepositoryChangedError: the definitions are not the applied version.
+            InvalidInputError: an unknown service, or a model that takes none of its features.
+        """
+        version = self._version()
+        selection = self.repo.resolve(service=service)
+        binding = ServiceBinding(
+            repo=self.uri, definition_version=version.properties["version"], service=service, selection=selection,
+            join_keys={v: self.repo.join_keys(v) for v in selection}, ttls={v: self.repo.view(v).ttl_seconds for v in selection},
+            online=self.online.uri,
+        )
+        registry = registry or ModelRegistry.connect(self.settings)
+        rec = registry.get(ref)
+        exact = f"{rec['name']}@{rec['version']}"
+        check_columns(binding, [i["name"] for i in rec["signature"].get("inputs", [])], model=exact)
+        registry.attach(exact, binding.to_attachment())
+        return binding
 
     def status(self) -> list[dict[str, Any]]:
         """Per view: online rows, newest event, freshness (now − newest event), last materialization."""
@@ -331,10 +352,6 @@ def _stat(paths: Sequence[str]) -> str:
         st = os.stat(p)
         h.update(f"{p}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
-
-
-def _now() -> int:
-    return now_us()
 
 
 def _freshness(state: dict[str, Any]) -> float | None:

@@ -82,3 +82,29 @@ def test_features_usage_and_input_errors(ray_address, tmp_path):
     open(repo, "a").write("  - {name: extra, features: [driver_hourly:conv_rate]}\n")
     changed = run(home, ray_address, "materialize", repo, "--end", "2024-05-01T03:00:00")
     assert changed.returncode == 2 and "changed since version 1" in changed.stderr
+
+
+def test_train_with_a_feature_service_serves_the_new_version_by_entity_key(ray_address, tmp_path):
+    home = tmp_path / "home"
+    p = write_driver_repo(str(tmp_path / "repo"), drivers=20, hours=24, trips=600, seed=3)
+    repo = p["repo"]
+    run(home, ray_address, "apply", repo)
+    out = tmp_path / "train.parquet"
+    assert run(home, ray_address, "historical", repo, "--entities", p["entities"], "--service", "driver_model", "--out", str(out)).returncode == 0
+    train = subprocess.run([PYTHON, "-m", "raymlops", "--address", ray_address, "train", str(out), "--target", "completed",
+                            "--name", "drv", "--feature-service", f"{repo}:driver_model", "--json"],
+                           capture_output=True, text=True, env=cli_env(home), timeout=300)
+    assert train.returncode == 0, train.stderr
+    bound = json.loads(train.stdout)["feature_service"]
+    assert bound["service"] == "driver_model" and bound["entity_keys"] == ["driver_id"] and bound["online"].startswith("sqlite:///")
+    again = json.loads(run(home, ray_address, "bind", repo, "drv@1", "--service", "driver_model", "--json").stdout)
+    assert again["features"] == ["driver_hourly__conv_rate", "driver_hourly__acc_rate", "driver_hourly__avg_daily_trips", "driver_daily__rating"]
+    for args, message in [
+        (("bind", repo, "drv@1", "--service", "nope"), "unknown feature service 'nope'"),
+        (("bind", repo, "drv@9", "--service", "driver_model"), "drv@9"),
+    ]:
+        r = run(home, ray_address, *args)
+        assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
+    bad = subprocess.run([PYTHON, "-m", "raymlops", "train", str(out), "--target", "completed", "--name", "x",
+                          "--feature-service", "driver_model"], capture_output=True, text=True, env=cli_env(home), timeout=120)
+    assert bad.returncode == 2 and "must be REPO.yaml:SERVICE" in bad.stderr and "Traceback" not in bad.stderr
