@@ -160,3 +160,54 @@ def test_a_missing_or_malformed_entity_key_is_a_422_naming_the_field(served):
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "driver_id", r.text
     r = _predict(served["url"], [{"driver_id": 3, "stats__conv_rate": "high"}])  # an override is validated like any value
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "stats__conv_rate", r.text
+
+
+def _send(url: str, seconds: float, rng) -> int:
+    """Requests of 100 random drivers each, for ``seconds``; the rows sent."""
+    s, sent, end = requests.Session(), 0, time.time() + seconds
+    while time.time() < end:
+        batch = [{"driver_id": int(d)} for d in rng.integers(0, DRIVERS, 100)]
+        r = s.post(f"{url}/v1/models/{MODEL}:predict", json={"instances": batch}, timeout=10)
+        assert r.status_code == 200, r.text
+        sent += len(batch)
+        time.sleep(0.02)
+    return sent
+
+
+def _judged(monitor, version: int, after: float, timeout: float = 30.0) -> dict:
+    """The first judged window of ``version`` that started at or after ``after``."""
+    deadline, st = time.time() + timeout, {}
+    while time.time() < deadline:
+        st = ray.get(monitor.status.remote())["versions"].get(str(version), {})
+        last = st.get("last_window") or {}
+        if last.get("judged") and last.get("start", 0) >= after:
+            return st
+        time.sleep(0.2)
+    raise AssertionError(f"no judged window after {after}: {st}")
+
+
+def test_a_feature_shifted_in_the_online_store_is_flagged_within_two_windows(served):
+    url, version, rng = served["url"], served["version"], np.random.default_rng(1)
+    monitor = get_monitor(served["settings"], MODEL, create=False)
+    t0 = time.time()
+    _send(url, 2.5 * WINDOW_S, rng)
+    calm = _judged(monitor, version, t0)["last_window"]
+    assert not calm["dataset_drift"] and not [f["feature"] for f in calm["features"] if f["drift"]], calm
+    # A broken upstream job writes conv_rate 0.3 higher for every driver (newer rows win in the store).
+    store, now = served["fs"].online, now_us()
+    store.write("stats", {encode_key([d]): OnlineRow(event_us=now, created_us=now, pos=0,
+                                                     values={"conv_rate": float(rng.beta(4, 3) + 0.3), "trips": int(rng.poisson(12))})
+                          for d in range(DRIVERS)})
+    shifted = time.time()
+    _send(url, 2.5 * WINDOW_S, rng)
+    ray.get(monitor.tick.remote(time.time() + 3 * WINDOW_S))  # close what is still open
+    last = _judged(monitor, version, shifted)["last_window"]
+    flagged = {f["feature"] for f in last["features"] if f["drift"]}
+    assert flagged == {"stats__conv_rate"}, last  # the shifted feature, and only it
+    fired = [e.properties for e in connect(served["settings"]).get_executions(type="DriftAlert")
+             if e.properties.get("model") == MODEL and e.properties.get("state") == "FIRING"]
+    windows = {p["subject"]: p["window"] for p in fired}
+    assert set(windows) >= {"feature:stats__conv_rate"} and "feature:stats__trips" not in windows, fired
+    shift_window = int(shifted // WINDOW_S)
+    print(f"conv_rate shifted in window {shift_window}, flagged in window {windows['feature:stats__conv_rate']}")
+    assert shift_window <= windows["feature:stats__conv_rate"] <= shift_window + 2, (windows, shift_window)
