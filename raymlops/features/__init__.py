@@ -14,7 +14,8 @@
   that enforce the TTL, freshness per view (``features status`` and a Ray metric).
 * Serving (:class:`OnlineFeatureJoiner`, :class:`ServiceBinding`): a model version bound to
   a feature service (:meth:`FeatureStore.bind_model`) is served by entity key: its model
-  servers join the online features into each request.
+  servers join the online features into each request, and publish each view's freshness
+  as a Ray metric (:mod:`~raymlops.features.metrics`).
 """
 
 from __future__ import annotations

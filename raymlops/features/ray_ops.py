@@ -44,7 +44,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import ray
 import ray.data
-from ray.util import metrics
 
 from raymlops.core.errors import InvalidInputError, RaymlopsError
 from raymlops.features.partition import CREATED, ORD, PART, SIDE, TS, canonical_keys, conform, feature_slots, join_schema, partition_ids
@@ -53,7 +52,7 @@ from raymlops.features.plan import ViewSpec, Window
 from raymlops.features.ray_read import Reader, chunks, read_files, view_reader
 from raymlops.features.times import US, arrow_to_us
 
-__all__ = ["BROADCAST_BYTES", "broadcast_join", "latest_rows", "partitioned_join", "publish_freshness", "range_join",
+__all__ = ["BROADCAST_BYTES", "broadcast_join", "latest_rows", "partitioned_join", "range_join",
            "write_merged", "write_ordered"]
 
 BROADCAST_BYTES = 32 << 20
@@ -341,16 +340,3 @@ def _block_latest(batch: pa.Table, spec: ViewSpec) -> pa.Table:
     rows = batch.select([c for c in batch.column_names if c not in (PART, SIDE)])
     return rows.take(pa.array(_index(spec, rows).latest()))
 
-
-_gauges: dict[str, Any] = {}
-
-
-def publish_freshness(freshness: dict[str, float | None]) -> None:
-    """Set the ``raymlops_feature_freshness_seconds`` Ray metric of each view (this process)."""
-    gauge = _gauges.get("freshness")
-    if gauge is None:
-        gauge = _gauges["freshness"] = metrics.Gauge(
-            "raymlops_feature_freshness_seconds", "now minus the newest event time in the online store", tag_keys=("view",))
-    for view, seconds in freshness.items():
-        if seconds is not None:
-            gauge.set(float(seconds), tags={"view": view})

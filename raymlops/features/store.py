@@ -279,7 +279,6 @@ class FeatureStore:
             report[spec.name] = {"rows_read": read, "rows_written": written, "seconds": round(seconds, 3), "window": why,
                                  "end": format_us(end_us), "newest_event": format_us(state["newest_event_us"]),
                                  "freshness_s": _freshness(state)}
-        ray_ops.publish_freshness({v: r["freshness_s"] for v, r in report.items()})
         return {"online": self.online.uri, "definition_version": version.properties["version"], "views": report}
 
     def materialize_incremental(self, *, end: Any = None, lookback: Any = "1h") -> dict[str, Any]:

@@ -211,3 +211,29 @@ def test_a_feature_shifted_in_the_online_store_is_flagged_within_two_windows(ser
     shift_window = int(shifted // WINDOW_S)
     print(f"conv_rate shifted in window {shift_window}, flagged in window {windows['feature:stats__conv_rate']}")
     assert shift_window <= windows["feature:stats__conv_rate"] <= shift_window + 2, (windows, shift_window)
+
+
+def _freshness_series(text: str) -> dict[str, float]:
+    out = {}
+    for m in re.finditer(r'^ray_raymlops_feature_freshness_seconds\{([^}]*)\} ([0-9.e+-]+)$', text, re.M):
+        view = re.search(r'view="([^"]+)"', m.group(1)).group(1)
+        out[view] = float(m.group(2))
+    return out
+
+
+def test_freshness_is_a_ray_metric_published_by_the_serving_replica(served):
+    node = next(n for n in ray.nodes() if n["Alive"])
+    endpoint = f"http://{node['NodeManagerAddress']}:{node['MetricsExportPort']}/metrics"
+    state = {v: served["fs"].online.get_state(v)["newest_event_us"] for v in ("stats", "profile")}
+    deadline, seen = time.time() + 60, {}
+    while time.time() < deadline:
+        seen = _freshness_series(requests.get(endpoint, timeout=5).text)
+        if set(seen) == {"stats", "profile"}:
+            break
+        time.sleep(1.0)
+    assert set(seen) == {"stats", "profile"}, seen
+    for view, newest in state.items():
+        expected = (now_us() - newest) / 1e6
+        # published every 5 s and exported every few seconds: at most ~20 s old
+        assert expected - 25 <= seen[view] <= expected + 1, (view, seen[view], expected)
+    assert seen["profile"] > 86_000 and seen["stats"] < 3 * 3600
