@@ -65,9 +65,11 @@ def register(cli: click.Group) -> None:
     @click.option("--end", help="Without --entities: the last event time.")
     @click.option("--out", required=True, help="The Parquet file to write.")
     @click.option("--partitions", type=click.IntRange(min=1), help="Shuffle partitions (default from the data size).")
+    @click.option("--engine", type=click.Choice(["ray", "local", "auto"]), default="ray", show_default=True,
+                  help="Join on Ray Data, in this process (no Ray), or in process when the inputs total 32 MiB or less.")
     @command_options
     @pass_cli
-    def historical(cctx: CliContext, repo, entities, timestamp_col, features_, service, start, end, out, partitions):
+    def historical(cctx: CliContext, repo, entities, timestamp_col, features_, service, start, end, out, partitions, engine):
         """Write a point-in-time-correct training set: every entity row, in order, with view__feature columns."""
         if (features_ is None) == (service is None):
             raise click.UsageError("pass exactly one of --features view:feature,... or --service NAME")
@@ -77,7 +79,7 @@ def register(cli: click.Group) -> None:
             raise click.UsageError("pass --entities ENTITY_DATA, or --start and --end to retrieve by time range")
         fs = _store(cctx, repo)
         r = fs.get_historical_features(entities, features=_refs(features_), service=service, out=out,
-                                       timestamp_col=timestamp_col, start=start, end=end, partitions=partitions)
+                                       timestamp_col=timestamp_col, start=start, end=end, partitions=partitions, engine=engine)
         emit(cctx, r, lambda r: f"wrote {r['rows']} rows to {r['out']} ({r['join']} join, definitions version "
                                 f"{r['definition_version']})\ncolumns: {', '.join(r['columns'])}")
 

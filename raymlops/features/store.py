@@ -40,6 +40,7 @@ from raymlops.core.errors import InvalidInputError
 from raymlops.data.artifacts import dataset_artifact
 from raymlops.features.binding import ServiceBinding, check_columns
 from raymlops.features.checks import check_files
+from raymlops.features.local import LOCAL_BYTES, local_join, local_range_join, read_table
 from raymlops.features.materialize import next_state, plan_window
 from raymlops.features.online import OnlineRow, OnlineStore, encode_key, open_online_store
 from raymlops.features.online_read import OnlineReader, OnlineResult
@@ -51,7 +52,10 @@ from raymlops.features.versions import applied_version, record_version
 from raymlops.metadata import Artifact, Context, MetadataAPI, connect
 from raymlops.registry import ModelRegistry
 
-__all__ = ["FeatureStore"]
+__all__ = ["ENGINES", "FeatureStore"]
+
+ENGINES = ("ray", "local", "auto")
+"""Where a training set is joined: Ray Data, this process, or whichever fits the input size."""
 
 
 class FeatureStore:
@@ -135,6 +139,7 @@ class FeatureStore:
         end: Any = None,
         partitions: int | None = None,
         broadcast_bytes: int | None = None,
+        engine: str = "ray",
     ) -> dict[str, Any]:
         """Write a point-in-time-correct training set to ``out`` (Parquet) and record it.
 
@@ -151,33 +156,40 @@ class FeatureStore:
             start, end: the time range when there is no entity table.
             partitions: shuffle partitions (default from the data size).
             broadcast_bytes: feature files up to this size are broadcast, not shuffled.
+            engine: ``"ray"`` (default: Ray Data, broadcast or hash-partitioned),
+                ``"local"`` (this process, no Ray: :mod:`raymlops.features.local`) or
+                ``"auto"`` (local when the inputs total at most ``LOCAL_BYTES``).
 
         Returns:
             rows, columns, the output artifact id and the lineage it recorded.
         """
-        # heavy (Ray Data, about 1 s): the Ray shell is imported only when there is data to read
-        from raymlops.features import ray_ops
-        from raymlops.features.ray_read import entity_reader, read_entities  # heavy: Ray Data, as above
-
+        if engine not in ENGINES:
+            raise InvalidInputError(f"engine {engine!r}: use one of {', '.join(ENGINES)}")
         selection = self.repo.resolve(features, service=service)
         version = self._version()
         specs = view_specs(self.repo, selection)
         feature_cols = Repository.columns(selection)
+        feature_bytes = sum(s.files.bytes for s in specs)
         inputs: dict[str, Artifact] = {"definitions": version}
-        bb = ray_ops.BROADCAST_BYTES if broadcast_bytes is None else broadcast_bytes
         cleanup: list[str] = []
         if entities is None:
             if start is None and end is None:
                 raise InvalidInputError("pass an entity table, or --start and --end to retrieve by time range")
             window = Window(start=to_us(start) if start is not None else None, end=to_us(end) if end is not None else None)
             keys = list(specs[0].join_keys)
-            self._ray()
-            ds = ray_ops.range_join(specs, window, partitions=partitions)
             columns = {k: k for k in keys} | {TS: timestamp_col} | {c: c for c in feature_cols}
             schema = pa.schema([pa.field(k, t) for k, t in specs[0].join_keys.items()] + [pa.field(timestamp_col, pa.timestamp("us", "UTC"))]
                                + [pa.field(o, t) for s in specs for o, t in s.features.values()])
-            write = partial(ray_ops.write_ordered, ds, out, columns, [TS] + keys, schema)
-            path = "shuffle"
+            if engine == "local" or (engine == "auto" and feature_bytes <= LOCAL_BYTES):
+                path = "local"
+                write = partial(_write_local, partial(local_range_join, specs, start=window.start, end=window.end, timestamp_col=timestamp_col), out, schema)
+            else:
+                from raymlops.features import ray_ops  # heavy (Ray Data, about 1 s): the Ray shell, only for the Ray paths
+
+                self._ray()
+                ds = ray_ops.range_join(specs, window, partitions=partitions)
+                write = partial(ray_ops.write_ordered, ds, out, columns, [TS] + keys, schema)
+                path = "shuffle"
         else:
             all_keys = list(dict.fromkeys(k for s in specs for k in s.join_keys))
             if isinstance(entities, (pd.DataFrame, pa.Table)):
@@ -193,16 +205,26 @@ class FeatureStore:
                 raise InvalidInputError(f"{entities} has no timestamp column {timestamp_col!r} (it has {', '.join(raw.names)}); pass --timestamp-col")
             layout = pa.schema([pa.field(ORD, pa.int64()), pa.field(TS, pa.timestamp("us", "UTC"))] + [f for f in raw if f.name != timestamp_col])
             _check_entity_keys(layout, specs)
-            self._ray()
-            full = read_entities(files, layout, timestamp_col)
-            lean = (files, entity_reader(files, layout, timestamp_col, keys=all_keys))
             names, entity_bytes = raw.names, files.bytes
             if not cleanup:
                 inputs["entities"] = dataset_artifact(files.uri if os.path.exists(files.uri) else files.paths[0], name="entities")
             columns = {(TS if c == timestamp_col else c): c for c in names} | {c: c for c in feature_cols}
             types = {f.name: f.type for f in layout} | {o: t for s in specs for o, t in s.features.values()}
             schema = pa.schema([pa.field(out_name, types[c]) for c, out_name in columns.items()])
-            if sum(s.files.bytes for s in specs) <= bb:
+            local = engine == "local" or (engine == "auto" and feature_bytes + entity_bytes <= LOCAL_BYTES)
+            if not local:
+                # heavy (Ray Data, about 1 s): the Ray shell is imported only for the Ray paths
+                from raymlops.features import ray_ops
+                from raymlops.features.ray_read import entity_reader, read_entities  # heavy: Ray Data, as above
+
+                self._ray()
+                full = read_entities(files, layout, timestamp_col)
+                lean = (files, entity_reader(files, layout, timestamp_col, keys=all_keys))
+                bb = ray_ops.BROADCAST_BYTES if broadcast_bytes is None else broadcast_bytes
+            if local:
+                path = "local"
+                write = partial(_write_local, lambda: local_join(specs, read_table(files), timestamp_col), out, schema)
+            elif feature_bytes <= bb:
                 path, ds = "broadcast", ray_ops.broadcast_join(specs, full)
                 write = partial(ray_ops.write_ordered, ds, out, columns, [], schema)
             else:
@@ -342,6 +364,16 @@ class FeatureStore:
                 "materialized_to": format_us(last.get("end_us")), "rows_written": last.get("rows_written"),
             })
         return out
+
+
+def _write_local(join: Any, out: str, schema: pa.Schema) -> int:
+    """Join in this process and write ``out`` (through a temporary name); the rows written."""
+    table = join().select(schema.names).cast(schema)
+    tmp = f"{out}.tmp-{os.getpid()}"
+    os.makedirs(os.path.dirname(os.path.abspath(out)) or ".", exist_ok=True)
+    pq.write_table(table, tmp)
+    os.replace(tmp, out)
+    return table.num_rows
 
 
 def _stat(paths: Sequence[str]) -> str:

@@ -38,6 +38,12 @@ def test_features_commands_end_to_end(ray_address, tmp_path):
     assert list(train.columns) == ["driver_id", "event_timestamp", "completed", "driver_hourly__conv_rate",
                                    "driver_hourly__acc_rate", "driver_hourly__avg_daily_trips", "driver_daily__rating"]
 
+    local = tmp_path / "train_local.parquet"
+    r = run(home, ray_address, "historical", repo, "--entities", p["entities"], "--service", "driver_model", "--out", str(local),
+            "--engine", "local", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["join"] == "local", r.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(local), train)  # the same rows and types as the Ray path
+
     ranged = tmp_path / "range.parquet"
     r = run(home, ray_address, "historical", repo, "--start", "2024-05-01T00:00:00", "--end", "2024-05-01T02:00:00",
             "--features", "driver_hourly:conv_rate", "--out", str(ranged), "--json")
@@ -90,7 +96,8 @@ def test_train_with_a_feature_service_serves_the_new_version_by_entity_key(ray_a
     repo = p["repo"]
     run(home, ray_address, "apply", repo)
     out = tmp_path / "train.parquet"
-    assert run(home, ray_address, "historical", repo, "--entities", p["entities"], "--service", "driver_model", "--out", str(out)).returncode == 0
+    assert run(home, ray_address, "historical", repo, "--entities", p["entities"], "--service", "driver_model", "--out", str(out),
+               "--engine", "auto").returncode == 0
     train = subprocess.run([PYTHON, "-m", "raymlops", "--address", ray_address, "train", str(out), "--target", "completed",
                             "--name", "drv", "--feature-service", f"{repo}:driver_model", "--json"],
                            capture_output=True, text=True, env=cli_env(home), timeout=300)
