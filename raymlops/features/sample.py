@@ -18,7 +18,7 @@ import os
 import numpy as np
 import pandas as pd
 
-__all__ = ["REPO_YAML", "write_driver_repo"]
+__all__ = ["REPO_YAML", "START", "write_driver_repo"]
 
 START = pd.Timestamp("2024-05-01T00:00:00")
 
@@ -56,12 +56,14 @@ services:
 """
 
 
-def write_driver_repo(folder: str, *, drivers: int = 100, hours: int = 24 * 7, trips: int = 5000, seed: int = 0) -> dict[str, str]:
+def write_driver_repo(folder: str, *, drivers: int = 100, hours: int = 24 * 7, trips: int = 5000, seed: int = 0,
+                      start: pd.Timestamp = START) -> dict[str, str]:
     """Write the sources, the repository file and an entity table of trips into ``folder``.
 
     The trip label (``completed``) depends on the driver's hourly conversion rate at the
     trip's time, so a model trained on point-in-time features can learn it, and one
-    trained on future values would look better than it is.
+    trained on future values would look better than it is. ``start`` is the first
+    hour (naive UTC); pass ``now - hours`` for data that is fresh now (for serving).
 
     Returns:
         ``{"repo", "stats", "ratings", "entities"}`` paths.
@@ -74,7 +76,7 @@ def write_driver_repo(folder: str, *, drivers: int = 100, hours: int = 24 * 7, t
         present = rng.random(drivers) < 0.8  # a driver has no row in some hours
         ids = np.flatnonzero(present) + 1000
         conv = np.clip(base[present] + rng.normal(0, 0.08, len(ids)) + 0.1 * np.sin(h / 12), 0, 1)
-        ts = START + pd.Timedelta(hours=h) + pd.to_timedelta(rng.integers(0, 3600, len(ids)), unit="s")
+        ts = start + pd.Timedelta(hours=h) + pd.to_timedelta(rng.integers(0, 3600, len(ids)), unit="s")
         late = rng.random(len(ids)) < 0.05  # some rows arrive hours late
         created = ts + pd.to_timedelta(np.where(late, rng.integers(3, 10, len(ids)) * 3600, rng.integers(1, 120, len(ids))), unit="s")
         rows.append(pd.DataFrame({"driver_id": ids, "event_timestamp": ts, "created": created, "conv_rate": conv,
@@ -85,13 +87,13 @@ def write_driver_repo(folder: str, *, drivers: int = 100, hours: int = 24 * 7, t
     days = max(1, hours // 24 + 1)
     ratings = pd.DataFrame({
         "driver_id": np.repeat(np.arange(drivers) + 1000, days),
-        "day": np.tile([START + pd.Timedelta(days=d) for d in range(days)], drivers),
+        "day": np.tile([start + pd.Timedelta(days=d) for d in range(days)], drivers),
         "rating": np.round(rng.uniform(3.0, 5.0, drivers * days), 2),
         "tier": rng.choice(["gold", "silver", "bronze"], drivers * days),
     })
     ratings_path = os.path.join(folder, "driver_ratings.csv")
     ratings.to_csv(ratings_path, index=False, date_format="%Y-%m-%dT%H:%M:%S")
-    trip_ts = START + pd.to_timedelta(rng.integers(0, hours * 3600, trips), unit="s")
+    trip_ts = start + pd.to_timedelta(rng.integers(0, hours * 3600, trips), unit="s")
     trip_drivers = rng.integers(0, drivers, trips)
     p = base[trip_drivers]
     entities = pd.DataFrame({"driver_id": trip_drivers + 1000, "event_timestamp": trip_ts,
