@@ -31,16 +31,24 @@ def machine() -> dict:
     }
 
 
-def side_venv(name: str, requirement: str) -> Path | None:
-    """A separate virtualenv for a baseline whose pins clash with ours (created once)."""
+def side_venv(name: str, requirement: str | list[str]) -> Path | None:
+    """A separate virtualenv for a baseline whose pins clash with ours (created once).
+
+    ``requirement`` is one pip requirement or a list of them, installed in order (one
+    ``pip install`` each, so a first pin such as ``torch==2.13.0`` holds for the rest).
+    """
     venv = HERE / f".venv-{name}"
     py = venv / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        res = subprocess.run([str(py), "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
-        if res.returncode != 0:
-            print(f"baseline {requirement} could not be installed: {res.stderr.strip()[-300:]}")
-            return None
+    done = venv / ".installed"
+    if not done.exists():
+        if not py.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        for req in [requirement] if isinstance(requirement, str) else requirement:
+            res = subprocess.run([str(py), "-m", "pip", "install", "-q", *req.split()], capture_output=True, text=True)
+            if res.returncode != 0:
+                print(f"baseline {req} could not be installed: {res.stderr.strip()[-300:]}")
+                return None
+        done.touch()
     return py
 
 

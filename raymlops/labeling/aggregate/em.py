@@ -1,0 +1,256 @@
+"""Dawid-Skene EM over shards of the long table: the E-step and the sufficient statistics.
+
+A :class:`Shard` holds whole tasks (every label of each of its tasks), sorted by task,
+as flat integer arrays. Its :meth:`Shard.step` runs the E-step for its tasks under the
+current parameters and returns the M-step's sufficient statistics (:class:`Stats`):
+soft confusion counts per worker and class counts. Statistics of shards add up, so
+the EM loop (:class:`~raymlops.labeling.aggregate.dawid_skene.DawidSkene`) gets the
+same numbers from one process holding one shard, from several shards in turn (bounded
+memory at 10M labels), or from Ray Data tasks each holding some shards.
+
+Everything is vectorised over the labels: the E-step gathers ``log pi[worker, :, label]``
+for every label and sums them per task with ``np.add.reduceat`` (tasks are contiguous);
+the M-step scatters each label's task posterior into ``worker x true x observed``
+counts with ``np.bincount``. Memory is O(labels x classes); there is no tasks x workers
+matrix anywhere.
+
+Example:
+    >>> import numpy as np
+    >>> shard = Shard.build(np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([1, 1, 0]), n_workers=2, n_classes=2)
+    >>> shard.majority_posteriors().tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    >>> shard.init_stats().counts[0].tolist()   # worker 0: [true, observed] soft counts
+    [[1.0, 0.0], [0.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Params", "Shard", "Stats", "make_shards", "FLOOR"]
+
+FLOOR = 1e-10  # smallest probability: keeps logs finite (crowd-kit clips at the same value)
+
+
+@dataclass
+class Params:
+    """Dawid-Skene parameters.
+
+    Attributes:
+        log_prior: (K,) log class probabilities.
+        log_conf: (W, K, K) log confusions, ``[worker, true, observed]``, rows sum to 1.
+        weight: (W,) power on each worker's likelihood (1 = independent evidence), or None.
+    """
+
+    log_prior: np.ndarray
+    log_conf: np.ndarray
+    weight: np.ndarray | None = None
+
+
+@dataclass
+class Stats:
+    """Sufficient statistics of the M-step; shards' statistics add up.
+
+    Attributes:
+        counts: (W, K, K) soft counts ``[worker, true, observed]``.
+        class_counts: (K,) summed task posteriors.
+        loglik: log-likelihood of the shard's labels (gold tasks: joint with their gold class).
+    """
+
+    counts: np.ndarray
+    class_counts: np.ndarray
+    loglik: float = 0.0
+
+    def __add__(self, other: Stats) -> Stats:
+        return Stats(self.counts + other.counts, self.class_counts + other.class_counts, self.loglik + other.loglik)
+
+    @classmethod
+    def zeros(cls, n_workers: int, n_classes: int) -> Stats:
+        return cls(np.zeros((n_workers, n_classes, n_classes)), np.zeros(n_classes), 0.0)
+
+
+class Shard:
+    """Whole tasks of the annotation table, sorted by task (see the module docstring).
+
+    Build with :meth:`build`. ``task_ids`` are the shard's global task codes; everything
+    else is indexed by the local task position.
+    """
+
+    def __init__(
+        self,
+        task_ids: np.ndarray,
+        starts: np.ndarray,
+        sizes: np.ndarray,
+        worker: np.ndarray,
+        label: np.ndarray,
+        gold: np.ndarray,
+        n_workers: int,
+        n_classes: int,
+    ):
+        self.task_ids = task_ids
+        self.starts = starts
+        self.sizes = sizes
+        self.worker = worker
+        self.label = label
+        self.gold = gold
+        self.n_workers = n_workers
+        self.n_classes = n_classes
+        dtype = np.int64 if n_workers * n_classes >= 2**31 else np.int32
+        self.wl = worker.astype(dtype) * n_classes + label
+
+    @classmethod
+    def build(
+        cls,
+        task: np.ndarray,
+        worker: np.ndarray,
+        label: np.ndarray,
+        *,
+        n_workers: int,
+        n_classes: int,
+        gold_task: np.ndarray | None = None,
+        gold_label: np.ndarray | None = None,
+    ) -> Shard:
+        """A shard from global codes (in any order); gold is (task code, class code) pairs."""
+        task = np.asarray(task)
+        order = np.argsort(task, kind="stable")
+        t = task[order]
+        task_ids, starts, sizes = np.unique(t, return_index=True, return_counts=True)
+        gold = np.full(len(task_ids), -1, dtype=np.int32)
+        if gold_task is not None and len(gold_task) and len(task_ids):
+            pos = np.searchsorted(task_ids, gold_task)
+            pos_c = np.minimum(pos, len(task_ids) - 1)
+            hit = task_ids[pos_c] == gold_task
+            gold[pos_c[hit]] = np.asarray(gold_label)[hit]
+        return cls(
+            task_ids=task_ids.astype(np.int64),
+            starts=starts.astype(np.int64),
+            sizes=sizes.astype(np.int64),
+            worker=np.asarray(worker)[order].astype(np.int32),
+            label=np.asarray(label)[order].astype(np.int32),
+            gold=gold,
+            n_workers=n_workers,
+            n_classes=n_classes,
+        )
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.task_ids)
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.label)
+
+    # ------------------------------------------------------------------ E-step
+    def scores(self, params: Params) -> np.ndarray:
+        """(n, K) unnormalised log posteriors: log prior + summed log confusions of each task's labels."""
+        k = self.n_classes
+        if self.n_labels == 0:
+            return np.zeros((0, k))
+        by_observed = params.log_conf.transpose(0, 2, 1).reshape(-1, k)  # row w*K+obs -> log pi[w, :, obs]
+        contrib = by_observed[self.wl]
+        if params.weight is not None:
+            contrib *= params.weight[self.worker][:, None]
+        s = np.add.reduceat(contrib, self.starts, axis=0)
+        s += params.log_prior
+        return s
+
+    def e_step(self, params: Params, *, clamp: bool = True) -> tuple[np.ndarray, float]:
+        """Task posteriors (gold tasks fixed to their class when ``clamp``) and the log-likelihood."""
+        s = self.scores(params)
+        top = s.max(axis=1, keepdims=True)
+        e = np.exp(s - top)
+        z = e.sum(axis=1, keepdims=True)
+        post = e / z
+        lse = (top + np.log(z)).ravel()
+        g = self.gold >= 0
+        if clamp and g.any():
+            rows = np.flatnonzero(g)
+            loglik = float(lse[~g].sum() + s[rows, self.gold[rows]].sum())
+            post[rows] = 0.0
+            post[rows, self.gold[rows]] = 1.0
+        else:
+            loglik = float(lse.sum())
+        return post, loglik
+
+    # ------------------------------------------------------------------ M-step statistics
+    def m_stats(self, post: np.ndarray, loglik: float = 0.0) -> Stats:
+        """Soft confusion and class counts from task posteriors ``post`` (n, K)."""
+        k, w = self.n_classes, self.n_workers
+        per_label = np.repeat(post, self.sizes, axis=0)
+        counts = np.empty((k, w * k))
+        for c in range(k):
+            counts[c] = np.bincount(self.wl, weights=per_label[:, c], minlength=w * k)
+        counts = np.ascontiguousarray(counts.reshape(k, w, k).transpose(1, 0, 2))
+        return Stats(counts, post.sum(axis=0), loglik)
+
+    def step(self, params: Params) -> Stats:
+        """One E-step under ``params``, then the statistics of the next M-step."""
+        post, loglik = self.e_step(params)
+        return self.m_stats(post, loglik)
+
+    # ------------------------------------------------------------------ initialisation and reporting
+    def majority_posteriors(self, weight: np.ndarray | None = None, *, clamp: bool = True) -> np.ndarray:
+        """(n, K) vote shares per task (weighted by ``weight[worker]``), gold tasks fixed when ``clamp``."""
+        k = self.n_classes
+        local = np.repeat(np.arange(self.n_tasks), self.sizes)
+        w = None if weight is None else weight[self.worker]
+        votes = np.bincount(local * k + self.label, weights=w, minlength=self.n_tasks * k).reshape(self.n_tasks, k).astype(float)
+        total = votes.sum(axis=1, keepdims=True)
+        post = np.divide(votes, total, out=np.full_like(votes, 1.0 / k), where=total > 0)
+        if clamp:
+            g = np.flatnonzero(self.gold >= 0)
+            post[g] = 0.0
+            post[g, self.gold[g]] = 1.0
+        return post
+
+    def gold_predictions(self, post: np.ndarray) -> dict[int, int]:
+        """Global task code -> predicted class, for this shard's gold tasks, from unclamped ``post``."""
+        g = np.flatnonzero(self.gold >= 0)
+        return dict(zip(self.task_ids[g].tolist(), post[g].argmax(axis=1).tolist()))
+
+    def init_stats(self, weight: np.ndarray | None = None) -> Stats:
+        """Statistics from majority-vote posteriors (the EM's starting point)."""
+        return self.m_stats(self.majority_posteriors(weight))
+
+    def agreement(self, final: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per task: share of its labels equal to ``final`` (local); per worker: labels that agree."""
+        eq = (self.label == np.repeat(final, self.sizes)).astype(np.float64)
+        per_task = np.add.reduceat(eq, self.starts) / self.sizes if self.n_labels else np.zeros(0)
+        per_worker = np.bincount(self.worker, weights=eq, minlength=self.n_workers)
+        return per_task, per_worker
+
+
+def make_shards(
+    task: np.ndarray,
+    worker: np.ndarray,
+    label: np.ndarray,
+    *,
+    n_workers: int,
+    n_classes: int,
+    gold_task: np.ndarray | None = None,
+    gold_label: np.ndarray | None = None,
+    max_labels: int = 2_000_000,
+) -> list[Shard]:
+    """Split a table into shards of whole tasks with at most about ``max_labels`` labels each."""
+    task = np.asarray(task)
+    n = len(task)
+    if n <= max_labels:
+        return [
+            Shard.build(task, worker, label, n_workers=n_workers, n_classes=n_classes, gold_task=gold_task, gold_label=gold_label)
+        ]
+    order = np.argsort(task, kind="stable")
+    t = task[order]
+    cuts = [0]
+    while cuts[-1] + max_labels < n:
+        c = int(np.searchsorted(t, t[cuts[-1] + max_labels], side="left"))
+        cuts.append(c if c > cuts[-1] else int(np.searchsorted(t, t[cuts[-1]], side="right")))
+    cuts.append(n)
+    out = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        idx = order[a:b]
+        out.append(
+            Shard.build(task[idx], worker[idx], label[idx], n_workers=n_workers, n_classes=n_classes, gold_task=gold_task, gold_label=gold_label)
+        )
+    return out
