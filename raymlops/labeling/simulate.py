@@ -19,8 +19,8 @@ three to five labels per task.
 
 Example:
     >>> crowd = simulate_crowd(n_tasks=1000, n_workers=50, n_classes=3, seed=0)
-    >>> crowd.annotations.columns.tolist(), len(crowd.gold), crowd.spammers.sum()
-    (['task', 'worker', 'label'], 20, np.int64(7))
+    >>> crowd.annotations.columns.tolist(), len(crowd.gold), int(crowd.spammers.sum())
+    (['task', 'worker', 'label'], 20, 8)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Crowd", "simulate_crowd", "SPARSE", "DENSE"]
+__all__ = ["Crowd", "simulate_crowd", "simulate_lfs", "SPARSE", "DENSE"]
 
 SPARSE = {1: 0.15, 2: 0.3, 3: 0.3, 4: 0.15, 5: 0.1}
 DENSE = {3: 1 / 3, 4: 1 / 3, 5: 1 / 3}
@@ -155,3 +155,47 @@ def simulate_crowd(
         spammers=np.concatenate([spam, np.zeros(n_sme, dtype=bool)]),
         smes=smes,
     )
+
+
+def simulate_lfs(
+    *,
+    n_rows: int = 10_000,
+    accuracies: tuple[float, ...] = (0.95, 0.9, 0.85, 0.75, 0.65, 0.6, 0.55, 0.55),
+    coverages: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.6, 0.6),
+    n_classes: int = 2,
+    correlated: tuple[int, int] | None = (6, 7),
+    copy_rate: float = 0.9,
+    class_weights: np.ndarray | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic labeling-function votes with known, unequal accuracies.
+
+    LF j votes on a row with probability ``coverages[j]``; a vote is right with
+    probability ``accuracies[j]``, otherwise another class at random. With
+    ``correlated=(a, b)`` LF b repeats LF a's vote on ``copy_rate`` of the rows a votes
+    on (a correlated pair, which a model assuming independence double-counts).
+
+    Returns:
+        ``(L, y)``: (n_rows, m) votes with -1 for abstain, and the true classes.
+
+    Example:
+        >>> L, y = simulate_lfs(n_rows=5, seed=0)
+        >>> L.shape, y.shape
+        ((5, 8), (5,))
+    """
+    rng = np.random.default_rng(seed)
+    k = n_classes
+    prior = np.asarray(class_weights, dtype=float) if class_weights is not None else np.ones(k)
+    y = rng.choice(k, size=n_rows, p=prior / prior.sum())
+    m = len(accuracies)
+    L = np.full((n_rows, m), -1, dtype=np.int32)
+    for j, (acc, cov) in enumerate(zip(accuracies, coverages)):
+        votes = rng.random(n_rows) < cov
+        right = rng.random(n_rows) < acc
+        wrong = (y + rng.integers(1, max(k, 2), n_rows)) % k
+        L[votes, j] = np.where(right, y, wrong)[votes]
+    if correlated is not None:
+        a, b = correlated
+        copy = (L[:, a] >= 0) & (rng.random(n_rows) < copy_rate)
+        L[copy, b] = L[copy, a]
+    return L, y
