@@ -27,7 +27,7 @@ Example:
     >>> L, y = simulate_lfs(n_rows=4000, seed=0)
     >>> lm = LabelModel(cardinality=2).fit(L)
     >>> round(lm.score(L, y), 3), round(float((majority_vote(L)[lm.predict(L) >= 0] == y[lm.predict(L) >= 0]).mean()), 3)
-    (0.772, 0.672)
+    (0.772, 0.684)
     >>> lm.n_uncovered_, lm.weights_.tolist()   # LFs 6 and 7 are the correlated pair
     (36, [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5])
 """
