@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 from raymlops.core.errors import InvalidInputError
-from raymlops.labeling.aggregate.base import AggregateResult, Aggregator, proba_column, spammer_scores
+from raymlops.labeling.aggregate.base import AggregateResult, Aggregator, Summary, proba_column, spammer_scores
 from raymlops.labeling.aggregate.dawid_skene import DawidSkene
 from raymlops.labeling.aggregate.majority import MajorityVote
 from raymlops.labeling.aggregate.wawa import Wawa
@@ -22,6 +22,7 @@ __all__ = [
     "DawidSkene",
     "METHODS",
     "MajorityVote",
+    "Summary",
     "Wawa",
     "make_aggregator",
     "proba_column",

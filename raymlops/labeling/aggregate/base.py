@@ -72,6 +72,42 @@ def spammer_scores(counts: np.ndarray, *, min_evidence: float = 1.0) -> np.ndarr
 
 
 @dataclass
+class Summary:
+    """Per-task and per-worker figures gathered from fitted shards (in process or on Ray).
+
+    Attributes:
+        post: (n_tasks, K) posteriors (NaN for a task in no shard).
+        agreement: per task, the share of its labels equal to the aggregate.
+        task_labels: labels per task.
+        worker_labels, worker_agree: labels per worker, and how many agree with the aggregate.
+    """
+
+    post: np.ndarray
+    agreement: np.ndarray
+    task_labels: np.ndarray
+    worker_labels: np.ndarray
+    worker_agree: np.ndarray
+
+    @classmethod
+    def empty(cls, n_tasks: int, n_workers: int, n_classes: int) -> Summary:
+        return cls(
+            np.full((n_tasks, n_classes), np.nan), np.full(n_tasks, np.nan), np.zeros(n_tasks, dtype=np.int64),
+            np.zeros(n_workers, dtype=np.int64), np.zeros(n_workers),
+        )
+
+    def add(self, shard: Shard, post: np.ndarray) -> None:
+        """Fold in one shard's posteriors (local task order)."""
+        self.add_parts(shard.task_ids, post, *shard.summary(post))
+
+    def add_parts(self, task_ids: np.ndarray, post: np.ndarray, agreement: np.ndarray, sizes: np.ndarray, worker_labels: np.ndarray, worker_agree: np.ndarray) -> None:
+        self.post[task_ids] = post
+        self.agreement[task_ids] = agreement
+        self.task_labels[task_ids] = sizes
+        self.worker_labels += worker_labels
+        self.worker_agree += worker_agree
+
+
+@dataclass
 class AggregateResult:
     """Aggregated labels: per-task and per-worker tables plus the run's figures."""
 
@@ -137,7 +173,7 @@ class Aggregator(BaseEstimator):
         """
         ann, g = self._prepare(annotations, gold)
         self.annotations_, self.gold_ = ann, g
-        self.sme_ = self._sme_mask(ann, sme)
+        self.sme_ = self.sme_mask(ann, sme)
         shards = make_shards(
             ann.task, ann.worker, ann.label, n_workers=ann.n_workers, n_classes=ann.n_classes,
             gold_task=g.task, gold_label=g.label, max_labels=self.max_labels_per_shard,
@@ -156,7 +192,8 @@ class Aggregator(BaseEstimator):
         return ann, g
 
     @staticmethod
-    def _sme_mask(ann: Annotations, sme: Iterable[Any]) -> np.ndarray:
+    def sme_mask(ann: Annotations, sme: Iterable[Any]) -> np.ndarray:
+        """Which worker codes are SMEs; an SME who gave no label is an error."""
         mask = np.zeros(ann.n_workers, dtype=bool)
         index = {str(w): i for i, w in enumerate(ann.workers.tolist())}
         for w in sme:
@@ -172,60 +209,72 @@ class Aggregator(BaseEstimator):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ results
-    def _assemble(self, shards: Sequence[Shard], posts: Sequence[np.ndarray]) -> np.ndarray:
-        """Global (n_tasks, K) posteriors from per-shard ones; gold-only tasks one-hot."""
+    def summarise(self, shards: Sequence[Shard], posts: Sequence[np.ndarray]) -> Summary:
+        """The per-task and per-worker figures of fitted shards (see :class:`Summary`)."""
         ann = self.annotations_
-        out = np.full((ann.n_tasks, ann.n_classes), np.nan)
+        out = Summary.empty(ann.n_tasks, ann.n_workers, ann.n_classes)
         for s, p in zip(shards, posts):
-            out[s.task_ids] = p
-        g = self.gold_
-        out[g.task] = 0.0
-        out[g.task, g.label] = 1.0
+            out.add(s, p)
         return out
 
-    def _worker_table(self, accuracy: np.ndarray, confusion: np.ndarray, counts: np.ndarray, agree: np.ndarray) -> pd.DataFrame:
-        ann = self.annotations_
-        n = np.bincount(ann.worker, minlength=ann.n_workers)
-        score = spammer_scores(counts)
-        min_labels = getattr(self, "spammer_min_labels", 10)
-        threshold = getattr(self, "spammer_threshold", 0.1)
-        return pd.DataFrame(
-            {
-                "worker": ann.workers,
-                "accuracy": accuracy,
-                "n_labels": n,
-                "agreement": np.divide(agree, n, out=np.full(len(n), np.nan), where=n > 0),
-                "spammer_score": score,
-                "spammer": (n >= min_labels) & (np.nan_to_num(score, nan=1.0) < threshold),
-                "sme": self.sme_,
-                "confusion": [c.tolist() for c in confusion],
-            }
-        )
-
-    def _task_table(self, post: np.ndarray, shards: Sequence[Shard]) -> tuple[pd.DataFrame, np.ndarray]:
-        ann = self.annotations_
-        final = post.argmax(axis=1)
-        n = np.bincount(ann.task, minlength=ann.n_tasks)
-        agreement = np.full(ann.n_tasks, np.nan)
-        agree_w = np.zeros(ann.n_workers)
-        for s in shards:
-            per_task, per_worker = s.agreement(final[s.task_ids])
-            agreement[s.task_ids] = per_task
-            agree_w += per_worker
+    def _finish(
+        self,
+        summary: Summary,
+        *,
+        accuracy: np.ndarray | None,
+        confusion: np.ndarray,
+        counts: np.ndarray,
+        crowd_pred: dict[int, int],
+        iterations: int = 0,
+        converged: bool = True,
+    ) -> None:
+        """Set ``posteriors_`` and ``result_``; ``accuracy`` defaults to agreement with the aggregate."""
+        ann, g = self.annotations_, self.gold_
+        post = summary.post
+        post[g.task] = 0.0
+        post[g.task, g.label] = 1.0
+        final = np.nan_to_num(post, nan=-1.0).argmax(axis=1)
+        n_w = summary.worker_labels
+        agree_rate = np.divide(summary.worker_agree, n_w, out=np.full(len(n_w), np.nan), where=n_w > 0)
+        if accuracy is None:
+            accuracy = agree_rate
         is_gold = np.zeros(ann.n_tasks, dtype=bool)
-        is_gold[self.gold_.task] = True
+        is_gold[g.task] = True
         classes = np.asarray(ann.classes, dtype=object)
         cols: dict[str, Any] = {
             "task": ann.tasks,
             "label": pd.array(classes[final].tolist()),
             "confidence": post[np.arange(ann.n_tasks), final],
-            "n_labels": n,
-            "agreement": agreement,
+            "n_labels": summary.task_labels,
+            "agreement": summary.agreement,
             "gold": is_gold,
         }
         for i, c in enumerate(ann.classes):
             cols[proba_column(c)] = post[:, i]
-        return pd.DataFrame(cols), agree_w
+        score = spammer_scores(counts)
+        workers = pd.DataFrame(
+            {
+                "worker": ann.workers,
+                "accuracy": accuracy,
+                "n_labels": n_w,
+                "agreement": agree_rate,
+                "spammer_score": score,
+                "spammer": (n_w >= getattr(self, "spammer_min_labels", 10)) & (np.nan_to_num(score, nan=1.0) < getattr(self, "spammer_threshold", 0.1)),
+                "sme": self.sme_,
+                "confusion": [c.tolist() for c in confusion],
+            }
+        )
+        self.posteriors_ = post
+        self.result_ = AggregateResult(
+            method=self.method,
+            classes=list(ann.classes),
+            tasks=pd.DataFrame(cols),
+            workers=workers,
+            iterations=iterations,
+            converged=converged,
+            gold=self._gold_summary(crowd_pred),
+            duplicates=ann.duplicates,
+        )
 
     def _gold_summary(self, crowd_pred: dict[int, int]) -> dict[str, Any]:
         """Gold tasks, and how often the crowd alone (without the gold clamp) gets them right."""
@@ -235,43 +284,15 @@ class Aggregator(BaseEstimator):
         hits = [int(crowd_pred[t] == lab) for t, lab in zip(g.task.tolist(), g.label.tolist()) if t in crowd_pred]
         return {"tasks": int(len(g)), "accuracy": float(np.mean(hits)) if hits else None, "with_labels": len(hits)}
 
-    def _finish(
-        self,
-        shards: Sequence[Shard],
-        posts: Sequence[np.ndarray],
-        *,
-        accuracy: np.ndarray | None,
-        confusion: np.ndarray | None,
-        counts: np.ndarray,
-        crowd_pred: dict[int, int],
-        iterations: int = 0,
-        converged: bool = True,
-    ) -> None:
-        """Set ``posteriors_`` and ``result_``; accuracy/confusion default to agreement with the aggregate."""
-        ann = self.annotations_
-        post = self._assemble(shards, posts)
-        tasks, agree_w = self._task_table(post, shards)
-        if confusion is None:
-            hard = np.zeros_like(counts)
-            final = post.argmax(axis=1)
-            for s in shards:
-                hard += s.m_stats(np.eye(ann.n_classes)[final[s.task_ids]]).counts
-            rows = hard.sum(axis=2, keepdims=True)
-            confusion = np.divide(hard, rows, out=np.full_like(hard, 1.0 / ann.n_classes), where=rows > 0)
-        if accuracy is None:
-            n = np.bincount(ann.worker, minlength=ann.n_workers)
-            accuracy = np.divide(agree_w, n, out=np.full(ann.n_workers, np.nan), where=n > 0)
-        self.posteriors_ = post
-        self.result_ = AggregateResult(
-            method=self.method,
-            classes=list(ann.classes),
-            tasks=tasks,
-            workers=self._worker_table(accuracy, confusion, counts, agree_w),
-            iterations=iterations,
-            converged=converged,
-            gold=self._gold_summary(crowd_pred),
-            duplicates=ann.duplicates,
-        )
+    @staticmethod
+    def hard_confusion(shards: Sequence[Shard], summary: Summary, n_workers: int, n_classes: int) -> np.ndarray:
+        """(W, K, K) confusion of every worker against the aggregated (hard) labels."""
+        final = np.nan_to_num(summary.post, nan=-1.0).argmax(axis=1)
+        hard = np.zeros((n_workers, n_classes, n_classes))
+        for s in shards:
+            hard += s.m_stats(np.eye(n_classes)[final[s.task_ids]]).counts
+        rows = hard.sum(axis=2, keepdims=True)
+        return np.divide(hard, rows, out=np.full_like(hard, 1.0 / n_classes), where=rows > 0)
 
     def result(self) -> AggregateResult:
         """Per-task and per-worker tables of the fit."""

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from raymlops.labeling.aggregate.base import Aggregator
+from raymlops.labeling.aggregate.base import Aggregator, Summary
 from raymlops.labeling.aggregate.em import FLOOR, Params, Shard, Stats, make_shards
 from raymlops.labeling.annotations import Annotations
 
@@ -207,14 +207,18 @@ class DawidSkene(Aggregator):
 
     def _finalize(self, shards: Sequence[Shard], params: Params, iterations: int, converged: bool) -> None:
         ann = self.annotations_
-        posts, crowd = [], {}
+        summary = Summary.empty(ann.n_tasks, ann.n_workers, ann.n_classes)
         stats = Stats(np.zeros((ann.n_workers, ann.n_classes, ann.n_classes)), self._gold_only(), 0.0)
+        crowd: dict[int, int] = {}
         for s in shards:
-            raw, _ = s.e_step(params, clamp=False)
-            crowd.update(s.gold_predictions(raw))
-            post, loglik = s.e_step(params)
-            posts.append(post)
-            stats = stats + s.m_stats(post, loglik)
+            post, part, preds = s.final(params)
+            crowd.update(preds)
+            summary.add(s, post)
+            stats = stats + part
+        self.finish_from(summary, stats, params, crowd, iterations, converged)
+
+    def finish_from(self, summary: Summary, stats: Stats, params: Params, crowd: dict[int, int], iterations: int, converged: bool) -> None:
+        """Build the result tables from the last pass over the shards (in process or on Ray)."""
         conf = np.exp(params.log_conf)
         prior = np.exp(params.log_prior)
         accuracy = (np.diagonal(conf, axis1=1, axis2=2) * prior).sum(axis=1)
@@ -223,7 +227,7 @@ class DawidSkene(Aggregator):
         self.class_prior_ = prior
         self.confusion_ = conf
         self._finish(
-            shards, posts, accuracy=accuracy, confusion=conf, counts=stats.counts, crowd_pred=crowd,
+            summary, accuracy=accuracy, confusion=conf, counts=stats.counts, crowd_pred=crowd,
             iterations=iterations, converged=converged,
         )
 

@@ -205,6 +205,13 @@ class Shard:
             post[g, self.gold[g]] = 1.0
         return post
 
+    def final(self, params: Params) -> tuple[np.ndarray, Stats, dict[int, int]]:
+        """The last pass: clamped posteriors, their statistics, and the crowd's own guess on gold tasks."""
+        raw, _ = self.e_step(params, clamp=False)
+        preds = self.gold_predictions(raw)
+        post, loglik = self.e_step(params)
+        return post, self.m_stats(post, loglik), preds
+
     def gold_predictions(self, post: np.ndarray) -> dict[int, int]:
         """Global task code -> predicted class, for this shard's gold tasks, from unclamped ``post``."""
         g = np.flatnonzero(self.gold >= 0)
@@ -220,6 +227,11 @@ class Shard:
         per_task = np.add.reduceat(eq, self.starts) / self.sizes if self.n_labels else np.zeros(0)
         per_worker = np.bincount(self.worker, weights=eq, minlength=self.n_workers)
         return per_task, per_worker
+
+    def summary(self, post: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(agreement per task, labels per task, labels per worker, agreeing labels per worker) under ``post``."""
+        per_task, agree_w = self.agreement(post.argmax(axis=1))
+        return per_task, self.sizes, np.bincount(self.worker, minlength=self.n_workers), agree_w
 
 
 def make_shards(

@@ -38,4 +38,6 @@ class MajorityVote(Aggregator):
             post = s.majority_posteriors()
             posts.append(post)
             counts = counts + s.m_stats(post)
-        self._finish(shards, posts, accuracy=None, confusion=None, counts=counts.counts, crowd_pred=crowd)
+        summary = self.summarise(shards, posts)
+        confusion = self.hard_confusion(shards, summary, ann.n_workers, ann.n_classes)
+        self._finish(summary, accuracy=None, confusion=confusion, counts=counts.counts, crowd_pred=crowd)

@@ -50,4 +50,6 @@ class Wawa(Aggregator):
             posts.append(post)
             counts = counts + s.m_stats(post)
         self.skills_ = skill
-        self._finish(shards, posts, accuracy=skill, confusion=None, counts=counts.counts, crowd_pred=crowd)
+        summary = self.summarise(shards, posts)
+        confusion = self.hard_confusion(shards, summary, ann.n_workers, ann.n_classes)
+        self._finish(summary, accuracy=skill, confusion=confusion, counts=counts.counts, crowd_pred=crowd)
