@@ -40,7 +40,7 @@ from raymlops.labeling.errors import AnnotationsError
 from raymlops.labeling.lf_matrix import LabelMatrix, label_block
 from raymlops.labeling.lfs import LFSet, lfs_from_source
 
-__all__ = ["fit_dawid_skene_dataset", "apply_lfs_dataset", "score_pool", "unwrap_ray_error"]
+__all__ = ["fit_dawid_skene_dataset", "apply_lfs_dataset", "embedding", "score_pool", "unwrap_ray_error"]
 
 _cache: dict[Any, Any] = {}
 
@@ -272,24 +272,53 @@ def apply_lfs_dataset(ds: Any, lfset: LFSet, *, key: str | None = None, batch_si
 
 
 # ---------------------------------------------------------------------- scoring a pool
-def _predict_batch(batch: pd.DataFrame, *, model: Any, key: str | None, drop: Sequence[str]) -> pd.DataFrame:
+def _predict_batch(batch: pd.DataFrame, *, model: Any, key: str | None, drop: Sequence[str], columns: Sequence[str] | None, embed: bool) -> pd.DataFrame:
     m = _get(model)
-    X = batch.drop(columns=[c for c in drop if c in batch.columns])
+    X = batch[list(columns)] if columns else batch.drop(columns=[c for c in drop if c in batch.columns])
     proba = np.asarray(m.predict_proba(X), dtype=np.float64)
     out = pd.DataFrame(proba, columns=[f"p{i}" for i in range(proba.shape[1])])
+    if embed:
+        emb = embedding(m, X)
+        out = pd.concat([out, pd.DataFrame(emb, columns=[f"e{i}" for i in range(emb.shape[1])])], axis=1)
     if key is not None:
         out.insert(0, "__key", batch[key].to_numpy())
     return out
 
 
-def score_pool(ds: Any, model: Any, *, key: str | None = None, drop: Sequence[str] = (), batch_size: int = 20_000) -> tuple[np.ndarray | None, np.ndarray]:
-    """Class probabilities of every row of the Ray Dataset ``ds`` (in order), and its keys.
+def embedding(model: Any, X: pd.DataFrame) -> np.ndarray:
+    """The model's own feature space for ``X`` (a pipeline's steps before the estimator), else its numeric columns."""
+    steps = getattr(model, "steps", None)
+    if steps and len(steps) > 1:
+        Z = model[:-1].transform(X)
+        Z = Z.toarray() if sp.issparse(Z) else np.asarray(Z)
+        return Z.astype(np.float32)
+    num = X.select_dtypes("number").to_numpy(dtype=np.float32)
+    sd = num.std(axis=0)
+    return np.nan_to_num((num - num.mean(axis=0)) / np.where(sd > 0, sd, 1.0))
+
+
+def score_pool(
+    ds: Any,
+    model: Any,
+    *,
+    key: str | None = None,
+    drop: Sequence[str] = (),
+    columns: Sequence[str] | None = None,
+    embed: bool = False,
+    batch_size: int = 20_000,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """Class probabilities of every row of the Ray Dataset ``ds`` (in order), its keys, and its embedding.
 
     Args:
         ds: the pool (a Ray Dataset, or a DataFrame to spread over Ray).
         model: a fitted classifier with ``predict_proba`` (broadcast once).
         key: the key column, returned alongside and not given to the model.
         drop: other columns the model must not see (the target).
+        columns: give the model exactly these columns (its signature), when known.
+        embed: also return :func:`embedding` of every row (for the diverse strategy).
+
+    Returns:
+        ``(keys or None, probabilities, embedding or None)``.
     """
     if isinstance(ds, pd.DataFrame):
         ds = ray.data.from_pandas(ds)
@@ -299,11 +328,13 @@ def score_pool(ds: Any, model: Any, *, key: str | None = None, drop: Sequence[st
     try:
         out = ds.map_batches(
             _predict_batch, batch_format="pandas", batch_size=batch_size,
-            fn_kwargs={"model": ray.put(model), "key": key, "drop": [*drop, *([key] if key else [])]},
+            fn_kwargs={"model": ray.put(model), "key": key, "drop": [*drop, *([key] if key else [])], "columns": list(columns) if columns else None, "embed": embed},
         ).to_pandas()
     except Exception as exc:  # noqa: BLE001 - Ray wraps the model's error
         raise unwrap_ray_error(exc) from None
     finally:
         ctx.execution_options.preserve_order = before
     keys = out.pop("__key").to_numpy() if key is not None else None
-    return keys, out.to_numpy(dtype=np.float64)
+    emb_cols = [c for c in out.columns if c.startswith("e")]
+    emb = out[emb_cols].to_numpy(dtype=np.float32) if embed else None
+    return keys, out[[c for c in out.columns if c.startswith("p")]].to_numpy(dtype=np.float64), emb
