@@ -28,9 +28,9 @@ def cli(ctx: click.Context, address: str | None, home: str | None, metadata_uri:
 
 
 def _register_commands() -> None:
-    from raymlops.cli import data, demo, lineage, models, monitor, runs, serve, train
+    from raymlops.cli import data, demo, labels, lineage, models, monitor, runs, serve, train
 
-    for mod in (data, train, models, runs, lineage, serve, monitor, demo):
+    for mod in (data, train, models, runs, lineage, serve, monitor, labels, demo):
         mod.register(cli)
 
 

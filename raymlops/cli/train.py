@@ -34,9 +34,10 @@ def register(cli: click.Group) -> None:
     @click.option("--min-slice", "min_slice", type=float, help="Every slice must reach at least this metric value.")
     @click.option("--experiment", help="Experiment name (default: the model name).")
     @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--weight-col", help="Sample weights (e.g. the confidence of aggregated or weak labels); not a feature.")
     @command_options
     @pass_cli
-    def train(cctx: CliContext, data_path, target, name, metric, tune_trials, space, slices, key, schema_path, max_drop, min_slice, experiment, seed):
+    def train(cctx: CliContext, data_path, target, name, metric, tune_trials, space, slices, key, schema_path, max_drop, min_slice, experiment, seed, weight_col):
         """Baselines, default model, optional sweep; register, evaluate per slice and bless."""
         from raymlops.training import metrics as M
         from raymlops.training.evaluate import Threshold
@@ -63,6 +64,7 @@ def register(cli: click.Group) -> None:
             experiment=experiment,
             thresholds=thresholds or None,
             max_drop=max_drop,
+            weight_col=weight_col,
         )
         out = result.to_dict()
 

@@ -136,7 +136,7 @@ class DataPipeline:
             with self.store.run_execution("Ingest", name=art.name, contexts=[self.context]) as step:
                 step.add_output(art, role="raw")
             return art
-        from raymlops.data.artifacts import sha256_paths
+        from raymlops.data.artifacts import sha256_path, sha256_paths
 
         art = Artifact(
             type="Dataset",
@@ -145,7 +145,10 @@ class DataPipeline:
             name=os.path.basename(uri.rstrip("/")),
             properties={"format": src.format or "parquet", "files": len(paths)},
         )
-        same = [a for a in self.store.get_artifacts(type="Dataset", uri=art.uri) if a.sha256 == art.sha256]
+        # the same bytes recorded earlier, also by a step that wrote them (dataset_artifact hashes
+        # a single file as the file's own sha256), so lineage continues through this file
+        hashes = {art.sha256, sha256_path(uri)} if os.path.exists(uri) else {art.sha256}
+        same = [a for a in self.store.get_artifacts(type="Dataset", uri=art.uri) if a.sha256 in hashes]
         with self.store.run_execution("Ingest", name=art.name, contexts=[self.context]) as step:
             if same:
                 art = same[-1]
@@ -437,8 +440,13 @@ class DataPipeline:
         task: str | None = None,
         seed: int = 0,
         format: str | None = None,
+        exclude: tuple[str, ...] = (),
     ) -> PipelineResult:
-        """Run every step; returns the artifacts by role."""
+        """Run every step; returns the artifacts by role.
+
+        ``exclude`` names columns that are not features (a sample-weight column): kept in
+        the splits, left out of label quality, augmentation and the feature transform.
+        """
         from raymlops.data.sources import peek_columns
 
         res = PipelineResult(out_dir=self.out_dir)
@@ -458,22 +466,23 @@ class DataPipeline:
             has_classes = schema.label is not None and schema.label.classes is not None
             task = "classification" if has_classes or schema.column(target).type != "float" else "regression"
         keys = tuple(schema.key or ())
+        not_features = keys + tuple(c for c in exclude if c not in keys)
         res.splits, splits = self.split(
             arts["valid"], key=list(keys) or None, fractions=fractions, stratify=target if (stratify and task == "classification") else None
         )
         res.artifacts.update({f"split_{k_}": v for k_, v in splits.items()})
         train = splits["train"]
         if label_quality and task == "classification":
-            issues, lq_arts = self.label_quality(train, target=target, exclude=keys, seed=seed, action=label_action)
+            issues, lq_arts = self.label_quality(train, target=target, exclude=not_features, seed=seed, action=label_action)
             res.label_issues = len(issues)
             res.artifacts.update(lq_arts)
             train = lq_arts.get("train", train)
         if augment and task == "classification":
-            res.augmented, train = self.augment(train, target=target, ratio=augment_ratio, seed=seed, exclude=keys)
+            res.augmented, train = self.augment(train, target=target, ratio=augment_ratio, seed=seed, exclude=not_features)
             res.artifacts["train_augmented"] = train
         res.artifacts["train"] = train
         _, res.features, res.artifacts["transform"] = self.features(
-            train, target=target, select=select, k=k, task=task, exclude=keys, seed=seed
+            train, target=target, select=select, k=k, task=task, exclude=not_features, seed=seed
         )
         _, res.artifacts["train_profile"] = self.profile_of(train, schema=schema)
         return res

@@ -53,6 +53,11 @@ def sorted_classes(values: Sequence[Any]) -> list[Any]:
         return sorted(set(plain), key=class_key)
 
 
+def _r(value: Any) -> str:
+    """``repr`` of a cell without numpy's wrapper (``1``, not ``np.int64(1)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _check_columns(df: pd.DataFrame, cols: dict[str, str], what: str, error: type) -> None:
     for role, col in cols.items():
         if col not in df.columns:
@@ -71,7 +76,7 @@ def _first_empty(df: pd.DataFrame, cols: dict[str, str], what: str, error: type)
             i = int(np.flatnonzero(empty)[0])
             extra = ""
             if role == "label" and "task" in cols:
-                extra = f" (task {df[cols['task']].iloc[i]!r} has no label there)"
+                extra = f" (task {_r(df[cols['task']].iloc[i])} has no label there)"
             raise error(
                 f"{what} row {i}: column {col!r} is empty{extra}; fill it in or drop the row "
                 f"({int(empty.sum())} such row{'s' if empty.sum() != 1 else ''})"
@@ -158,7 +163,7 @@ class Annotations:
         if unknown:
             i = int(np.flatnonzero(df[label_col].map(class_key).isin(unknown).to_numpy())[0])
             raise AnnotationsError(
-                f"annotation row {i}: label {df[label_col].iloc[i]!r} in column {label_col!r} is not one of the "
+                f"annotation row {i}: label {_r(df[label_col].iloc[i])} in column {label_col!r} is not one of the "
                 f"classes {', '.join(map(str, classes))}; add it to the classes or fix the row"
             )
         remap = np.array([index[k] for k in keys], dtype=np.int32)
@@ -292,7 +297,7 @@ class Gold:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise GoldError(
-                f"gold row {i}: label {df[label_col].iloc[i]!r} of task {df[task_col].iloc[i]!r} (column {label_col!r}) "
+                f"gold row {i}: label {_r(df[label_col].iloc[i])} of task {_r(df[task_col].iloc[i])} (column {label_col!r}) "
                 f"is not a class of the annotations ({', '.join(map(str, annotations.classes))}); fix the gold row"
             )
         per_task = pd.DataFrame({"t": df[task_col], "k": keys}).drop_duplicates()
@@ -300,7 +305,7 @@ class Gold:
         if clash.any():
             t = per_task["t"].to_numpy()[clash][0]
             rows = np.flatnonzero((df[task_col] == t).to_numpy())
-            raise GoldError(f"gold rows {rows.tolist()}: task {t!r} has different gold labels; keep one")
+            raise GoldError(f"gold rows {rows.tolist()}: task {_r(t)} has different gold labels; keep one")
         annotations = annotations.with_tasks(per_task["t"].tolist())
         t_index = {t: i for i, t in enumerate(annotations.tasks.tolist())}
         task = np.array([t_index[t] for t in per_task["t"].tolist()], dtype=np.int32)

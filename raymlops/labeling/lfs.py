@@ -56,6 +56,10 @@ __all__ = ["ABSTAIN", "LabelingFunction", "LFSet", "labeling_function", "load_lf
 ABSTAIN = -1
 
 
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
@@ -101,9 +105,10 @@ class LabelingFunction:
                 break
         where = "on the batch" if row is None else f"on row {batch.index[row]}"
         if row is not None and key is not None and key in batch.columns:
-            where += f" ({key}={batch[key].iloc[row]!r})"
+            where += f" ({key}={_plain(batch[key].iloc[row])!r})"
         line = ""
-        tb = traceback.extract_tb(exc.__traceback__)
+        own = getattr(getattr(self.fn, "__code__", None), "co_filename", None)
+        tb = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == own]
         if tb:
             line = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}"
         return LabelingFunctionError(f"labeling function {self.name!r} raised {_short(exc)} {where}{line}; fix the function")
@@ -180,9 +185,9 @@ def _to_codes(name: str, out: Any, batch: pd.DataFrame, classes: Sequence[Any] |
 
 
 def _bad(name: str, batch: pd.DataFrame, i: int, value: Any, classes: Sequence[Any] | None, key: str | None) -> LabelingFunctionError:
-    where = f"row {batch.index[i]}" + (f" ({key}={batch[key].iloc[i]!r})" if key is not None and key in batch.columns else "")
+    where = f"row {batch.index[i]}" + (f" ({key}={_plain(batch[key].iloc[i])!r})" if key is not None and key in batch.columns else "")
     allowed = f"-1 or a class index 0..{len(classes) - 1} or one of {', '.join(map(str, classes))}" if classes else "-1 or a non-negative class index"
-    return LabelingFunctionError(f"labeling function {name!r} returned {value!r} on {where}; return {allowed}")
+    return LabelingFunctionError(f"labeling function {name!r} returned {_plain(value)!r} on {where}; return {allowed}")
 
 
 def labeling_function(name: str | None = None, *, rowwise: bool | None = None, resources: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]], LabelingFunction]:

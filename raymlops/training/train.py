@@ -57,7 +57,7 @@ def hgb_trainable(config: dict[str, Any], *, data: dict[str, Any], task: str, me
     m = M.get_metric(metric)
     for step in range(1, HGB_STEPS + 1):
         est.set_params(max_iter=step * HGB_ITERS_PER_STEP)
-        est.fit(data["X_train"], data["y_train"])
+        est.fit(data["X_train"], data["y_train"], sample_weight=data.get("w_train"))
         value = M.score_model(est, data["X_val"], data["y_val"], [m.name])[m.name]
         report({m.name: value, "n_iter": int(est.n_iter_)}, model=est)
 
@@ -74,11 +74,18 @@ class Prepared:
     target: str
     artifacts: dict[str, Artifact]
     exclude: tuple[str, ...] = ()
+    weight: str | None = None
 
     def xy(self, split: str) -> tuple[pd.DataFrame, pd.Series]:
         df = getattr(self, split)
-        drop = [self.target, *self.exclude, *[c for c in df.columns if str(c).startswith("__")]]
+        drop = [self.target, *self.exclude, *([self.weight] if self.weight else []), *[c for c in df.columns if str(c).startswith("__")]]
         return df.drop(columns=drop), df[self.target]
+
+    def weights(self, split: str) -> np.ndarray | None:
+        """The sample weights of ``split`` (None without a weight column)."""
+        if self.weight is None:
+            return None
+        return getattr(self, split)[self.weight].to_numpy(dtype=float)
 
 
 @dataclass
@@ -137,17 +144,26 @@ class Trainer:
         schema_path: str | None = None,
         seed: int = 0,
         run_name: str | None = None,
+        weight_col: str | None = None,
     ) -> Prepared:
         """Run the data pipeline (no label-quality pass) and load its splits.
 
         Args:
             schema_path: validate against this schema (a reference); inferred from the
                 data when omitted.
+            weight_col: a column of sample weights (not a feature), e.g. the confidence
+                of aggregated or weak labels.
+
+        Raises:
+            InvalidInputError: the weight column is missing, not numeric, negative or empty.
         """
         from raymlops.data.pipeline import DataPipeline
 
         pipe = DataPipeline(self.settings, store=self.store, run_name=run_name)
-        res = pipe.run(data, target=target, key=key, schema_path=schema_path, label_quality=False, seed=seed)
+        res = pipe.run(
+            data, target=target, key=key, schema_path=schema_path, label_quality=False, seed=seed,
+            exclude=(weight_col,) if weight_col else (),
+        )
         frames = {s: pipe.load(res.artifacts[f"split_{s}"]) for s in ("train", "validation", "test")}
         from raymlops.registry import BlobStore, loads_model
 
@@ -156,6 +172,8 @@ class Trainer:
         from raymlops.data.schema import Schema
 
         keys = tuple(Schema.load(res.artifacts["schema"].uri[len("file://") :]).key or ())
+        if weight_col is not None:
+            _check_weights(frames["train"], weight_col)
         return Prepared(
             train=frames["train"],
             validation=frames["validation"],
@@ -165,6 +183,7 @@ class Trainer:
             target=target,
             artifacts=res.artifacts,
             exclude=keys,
+            weight=weight_col,
         )
 
     # ------------------------------------------------------------------ fit
@@ -185,8 +204,13 @@ class Trainer:
         thresholds: Sequence[Any] | None = None,
         max_drop: float = 0.0,
         prepared: Prepared | None = None,
+        weight_col: str | None = None,
     ) -> TrainResult:
         """Baselines, default model, optional sweep; register, evaluate and bless the best.
+
+        With ``weight_col`` every candidate is fitted with that column as sample weights
+        (probabilistic labels: the confidence of aggregated labels, or one row per class
+        weighted by its probability); evaluation stays unweighted.
 
         Raises:
             InvalidInputError: unknown target or metric, constant target, bad search
@@ -203,8 +227,9 @@ class Trainer:
         if tune_trials < 0:
             raise InvalidInputError(f"--tune {tune_trials}: use a number of trials, 0 for none")
 
-        prep = prepared or self.prepare(data, target=target, key=key, schema_path=schema_path, seed=seed)
+        prep = prepared or self.prepare(data, target=target, key=key, schema_path=schema_path, seed=seed, weight_col=weight_col)
         X_tr, y_tr = prep.xy("train")
+        w_tr = prep.weights("train")
         X_val, y_val = prep.xy("validation")
         check_target(pd.concat([y_tr, y_val]), target)
         task = prep.task
@@ -219,8 +244,9 @@ class Trainer:
         runs: list[dict[str, Any]] = []
         for kind in ("dummy", "linear", "hgb"):
             label = {"dummy": "dummy baseline", "linear": "linear baseline", "hgb": "default model"}[kind]
-            with start_run(experiment, name=label, params={"estimator": kind, "target": target, "metric": m.name}, seed=seed, inputs=inputs, store=self.store) as run:
-                model = fit_on_features(prep.transform, make_estimator(kind, task, seed=seed), X_tr, y_tr)
+            params = {"estimator": kind, "target": target, "metric": m.name, **({"weight_col": prep.weight} if prep.weight else {})}
+            with start_run(experiment, name=label, params=params, seed=seed, inputs=inputs, store=self.store) as run:
+                model = fit_on_features(prep.transform, make_estimator(kind, task, seed=seed), X_tr, y_tr, sample_weight=w_tr)
                 scores = M.score_model(model, X_val, y_val, _metric_names(task, m.name))
                 run.log_metrics({f"val_{k}": v for k, v in scores.items()})
             candidates.append((model, scores[m.name], run.id, label))
@@ -239,6 +265,7 @@ class Trainer:
                 "y_train": y_tr.to_numpy(),
                 "X_val": prep.transform.transform(X_val),
                 "y_val": y_val.to_numpy(),
+                "w_train": w_tr,
             }
             sweep = run_sweep(
                 hgb_trainable,
@@ -377,6 +404,17 @@ class Trainer:
         bl["baseline"] = baseline_note
         bl["report"] = str(path)
         return {"overall": cand.overall, "by_slice": cand.by_slice, "counts": cand.counts}, bl, worst
+
+
+def _check_weights(df: pd.DataFrame, col: str) -> None:
+    """Sample weights must be numbers, not negative, not empty."""
+    if col not in df.columns:
+        raise InvalidInputError(f"weight column {col!r} is not in the data; columns: {', '.join(map(str, df.columns))}")
+    w = pd.to_numeric(df[col], errors="coerce")
+    bad = w.isna() | (w < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InvalidInputError(f"weight column {col!r} row {i}: {df[col].iloc[i]!r} is not a non-negative number; fix or drop the row")
 
 
 def _metric_names(task: str, primary: str) -> list[str]:

@@ -40,7 +40,10 @@ class Params:
 
     Attributes:
         log_prior: (K,) log class probabilities.
-        log_conf: (W, K, K) log confusions, ``[worker, true, observed]``, rows sum to 1.
+        log_conf: (W, K, K) log confusions, ``[worker, true, observed]``, rows sum to 1;
+            or (W, K, K + 1) when abstaining is an answer too (labeling functions): the
+            last column is the probability of abstaining, and every worker is taken to
+            have answered every task (the shard's tasks, plus those nobody labelled).
         weight: (W,) power on each worker's likelihood (1 = independent evidence), or None.
     """
 
@@ -148,12 +151,19 @@ class Shard:
         k = self.n_classes
         if self.n_labels == 0:
             return np.zeros((0, k))
-        by_observed = params.log_conf.transpose(0, 2, 1).reshape(-1, k)  # row w*K+obs -> log pi[w, :, obs]
+        conf = params.log_conf
+        abstain = None
+        if conf.shape[2] == k + 1:  # a vote replaces that worker's abstain in the all-abstain baseline
+            abstain = conf[:, :, k]
+            conf = conf[:, :, :k] - abstain[:, :, None]
+        by_observed = conf.transpose(0, 2, 1).reshape(-1, k)  # row w*K+obs -> log pi[w, :, obs]
         contrib = by_observed[self.wl]
         if params.weight is not None:
             contrib *= params.weight[self.worker][:, None]
         s = np.add.reduceat(contrib, self.starts, axis=0)
         s += params.log_prior
+        if abstain is not None:
+            s += abstain.sum(axis=0) if params.weight is None else params.weight @ abstain
         return s
 
     def e_step(self, params: Params, *, clamp: bool = True) -> tuple[np.ndarray, float]:
