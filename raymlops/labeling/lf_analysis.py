@@ -9,11 +9,9 @@ For labeling function j over n rows (Snorkel's ``LFAnalysis.lf_summary``):
 - with gold labels ``y``: ``correct`` and ``incorrect`` (its votes equal or not to ``y``),
   and ``emp_acc`` = correct / (correct + incorrect), 0 when it never votes.
 
-One deliberate difference: Snorkel computes ``correct`` from
-``sklearn.metrics.confusion_matrix(Y, L[:, j])[1:, 1:]``, which drops the first class
-instead of the abstain row when an LF never abstains; here correct and incorrect always
-count the LF's votes. The test fixture (Snorkel 0.10's own output) shows both agree
-whenever every LF abstains somewhere.
+The test suite checks these columns against Snorkel 0.10's own ``lf_summary`` output
+(kept as a fixture; it includes an LF that never abstains) and against a naive dense
+computation of the definitions.
 
 Example:
     >>> import numpy as np

@@ -6,8 +6,9 @@ rows x LFs (Snorkel builds a dense n x m array, and its label model an
 n x (m * classes) one; 1,200 LFs x 56 classes runs out of memory there, #1656).
 
 On disk it is one Parquet file in long form (``row, lf, label`` and the key column
-when there is one), with the LF names, the classes and the row count in the file's
-metadata, so any Parquet reader can use it and the data pipeline can hash it.
+when there is one; a row without any vote keeps its key on one line with ``lf = -1``),
+with the LF names, the classes and the row count in the file's metadata, so any
+Parquet reader can use it and the data pipeline can hash it.
 
 Example:
     >>> import numpy as np
@@ -122,9 +123,16 @@ class LabelMatrix:
 
     # ------------------------------------------------------------------ storage
     def to_frame(self, key: str | None = None) -> pd.DataFrame:
+        """Long form: one line per vote; with keys, rows without any vote get one line with ``lf = -1``."""
         coo = self.csr.tocoo()
-        order = np.lexsort((coo.col, coo.row))
-        df = pd.DataFrame({"row": coo.row[order].astype(np.int64), "lf": coo.col[order].astype(np.int32), "label": coo.data[order].astype(np.int32) - 1})
+        rows, lfs, labels = coo.row.astype(np.int64), coo.col.astype(np.int32), coo.data.astype(np.int32) - 1
+        if key is not None and self.keys is not None:
+            empty = np.flatnonzero(~self.covered())
+            rows = np.concatenate([rows, empty])
+            lfs = np.concatenate([lfs, np.full(len(empty), -1, dtype=np.int32)])
+            labels = np.concatenate([labels, np.full(len(empty), -1, dtype=np.int32)])
+        order = np.lexsort((lfs, rows))
+        df = pd.DataFrame({"row": rows[order], "lf": lfs[order], "label": labels[order]})
         if key is not None and self.keys is not None:
             df.insert(0, key, self.keys[df["row"].to_numpy()])
         return df
@@ -146,8 +154,9 @@ class LabelMatrix:
             raise LabelingFunctionError(f"{path} is not a label matrix written by `raymlops labels apply-lfs`")
         df = table.to_pandas()
         n = int(meta["n_rows"])
+        votes = df[df["lf"] >= 0]
         csr = sp.csr_matrix(
-            ((df["label"].to_numpy() + 1).astype(np.int16), (df["row"].to_numpy(), df["lf"].to_numpy())),
+            ((votes["label"].to_numpy() + 1).astype(np.int16), (votes["row"].to_numpy(), votes["lf"].to_numpy())),
             shape=(n, len(meta["names"])),
         )
         keys = None
