@@ -67,9 +67,15 @@ def _gold_codes(values: pd.Series, classes: list[Any] | None, col: str) -> np.nd
     index = {class_key(c): i for i, c in enumerate(classes)}
     keys = values[known].map(class_key)
     bad = ~keys.isin(list(index))
+    if bad.all() and pd.api.types.is_integer_dtype(values.dropna().infer_objects().dtype):
+        idx = values[known].astype(np.int64)
+        if idx.between(0, len(classes) - 1).all():  # class indices rather than names
+            out[known] = idx.to_numpy()
+            return out
     if bad.any():
         i = int(np.flatnonzero(known)[np.flatnonzero(bad.to_numpy())[0]])
-        raise InvalidInputError(f"row {i}: gold {values.iloc[i]!r} in column {col!r} is not one of the LF file's CLASSES ({', '.join(map(str, classes))})")
+        v = values.iloc[i]
+        raise InvalidInputError(f"row {i}: gold {v.item() if isinstance(v, np.generic) else v!r} in column {col!r} is not one of the LF file's CLASSES ({', '.join(map(str, classes))})")
     out[known] = keys.map(index).to_numpy()
     return out
 
