@@ -99,15 +99,24 @@ def simulate_crowd(
     sme_share: float = 0.01,
     sme_accuracy: float = 0.97,
     class_weights: np.ndarray | None = None,
+    truth: np.ndarray | None = None,
     seed: int = 0,
 ) -> Crowd:
-    """A seeded simulated crowd (see the module docstring)."""
+    """A seeded simulated crowd (see the module docstring).
+
+    ``truth`` (class indices) labels a real dataset's rows instead of drawing classes;
+    it sets ``n_tasks``.
+    """
     rng = np.random.default_rng(seed)
     k = n_classes
     lpt = labels_per_task or SPARSE
     prior = np.asarray(class_weights, dtype=float) if class_weights is not None else np.ones(k)
     prior = prior / prior.sum()
-    truth = rng.choice(k, size=n_tasks, p=prior)
+    if truth is not None:
+        truth = np.asarray(truth, dtype=np.int64)
+        n_tasks = len(truth)
+    else:
+        truth = rng.choice(k, size=n_tasks, p=prior)
 
     acc = rng.uniform(*accuracy_range, size=n_workers)
     conf = _confusions(rng, n_workers, k, acc, concentration)
