@@ -22,7 +22,9 @@ A (task, worker) pair labelled twice keeps the last label of its shard.
 
 from __future__ import annotations
 
+import importlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -57,8 +59,16 @@ def _get(ref: Any) -> Any:
     return _cache[key]
 
 
+_RAISED = re.compile(r"^(raymlops(?:\.\w+)+)\.(\w+): (.+)$", re.MULTILINE)
+
+
 def unwrap_ray_error(exc: BaseException) -> BaseException:
-    """The raymlops error inside a Ray task failure (Ray wraps user errors), or ``exc``."""
+    """The raymlops error inside a Ray task failure (Ray wraps user errors), or ``exc``.
+
+    Ray Data re-raises a UDF's error as ``RayTaskError(UserCodeException)`` whose cause
+    chain does not always survive serialisation; the original error's class and message
+    are then read back from the remote traceback text.
+    """
     seen = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
@@ -66,6 +76,12 @@ def unwrap_ray_error(exc: BaseException) -> BaseException:
         if isinstance(cur, RaymlopsError):
             return cur
         cur = getattr(cur, "cause", None) or cur.__cause__ or cur.__context__
+    found = _RAISED.findall(str(exc))
+    if found:
+        module, name, message = found[-1]
+        cls = getattr(importlib.import_module(module), name, None)
+        if isinstance(cls, type) and issubclass(cls, RaymlopsError):
+            return cls(message.strip())
     return exc
 
 
