@@ -414,7 +414,9 @@ def _check_weights(df: pd.DataFrame, col: str) -> None:
     bad = w.isna() | (w < 0)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InvalidInputError(f"weight column {col!r} row {i}: {df[col].iloc[i]!r} is not a non-negative number; fix or drop the row")
+        v = df[col].iloc[i]
+        v = None if pd.isna(v) else (v.item() if isinstance(v, np.generic) else v)
+        raise InvalidInputError(f"weight column {col!r} row {i}: {v!r} is not a non-negative number; fix or drop the row")
 
 
 def _metric_names(task: str, primary: str) -> list[str]:
