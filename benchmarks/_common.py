@@ -54,3 +54,22 @@ def side_venv(name: str, requirement: str | list[str]) -> Path | None:
 
 def report(name: str, figures: dict) -> None:
     print(json.dumps({"benchmark": name, "machine": machine(), **figures}, indent=2))
+
+
+def measured(python: str | Path, code: str, *args: str, timeout: float = 3600) -> dict:
+    """Run ``code`` in a fresh process; its last stdout line is JSON; adds ``peak_rss_mb``.
+
+    The peak resident memory is the child's own (``RUSAGE_CHILDREN`` of a wrapper), so
+    each figure is of that workload alone.
+    """
+    wrapper = (
+        "import json, resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "out = p.stdout.strip().splitlines()\n"
+        "res = json.loads(out[-1]) if p.returncode == 0 and out else {'error': p.stderr[-1500:]}\n"
+        "res['peak_rss_mb'] = round(peak, 1)\n"
+        "print(json.dumps(res))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", wrapper, str(python), "-c", code, *args], capture_output=True, text=True, timeout=timeout)
+    return json.loads(res.stdout.strip().splitlines()[-1])
