@@ -29,8 +29,6 @@ DATASET = "breast_cancer"
 
 def chapter(settings: Settings, say: Callable[[str], None] = print, *, seed: int = 0) -> dict[str, Any]:
     """Run the chapter; returns the accuracies, the worst annotators and the artifacts."""
-    from raymlops.cli._common import table  # the demo's text tables
-
     df = load_sklearn_frame(DATASET)
     classes = np.array(["malignant", "benign"])  # scikit-learn's target 0 / 1
     truth = df["target"].to_numpy()
@@ -72,7 +70,7 @@ def chapter(settings: Settings, say: Callable[[str], None] = print, *, seed: int
         for w, n, a, s in zip(worst["worker"], worst["n_labels"], worst["accuracy"], worst["spammer"])
     ]
     say("the annotators Dawid-Skene trusts least (true accuracy from the simulation):")
-    say(table(rows, ["annotator", "labels", "estimated_accuracy", "true_accuracy", "spammer"]))
+    say(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     say(f"next rows to send for another label: {', '.join(map(str, ds['needs_labels'][:8]))}")
     return {
         "annotations": int(len(ann)),
