@@ -16,7 +16,7 @@ Example:
     >>> import numpy as np, pandas as pd
     >>> X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     >>> lab = np.zeros(len(y), bool); lab[np.random.default_rng(0).choice(len(y), 30, replace=False)] = True
-    >>> st = SelfTraining(threshold=0.95).fit(X[lab], y[lab], X[~lab])
+    >>> st = SelfTraining(threshold=0.95, max_iter=2).fit(X[lab], y[lab], X[~lab])
     >>> st.n_iter_ > 0 and len(st.pseudo_) > 100
     True
 """

@@ -21,7 +21,12 @@ def test_self_training_adds_confident_pseudo_labels_with_their_round():
         seen.append(len(rows))
         return model.predict_proba(rows)
 
-    st = SelfTraining(threshold=0.95, max_iter=5).fit(X[lab], y[lab], X[~lab], score=score)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    est = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    st = SelfTraining(est, threshold=0.95, max_iter=3).fit(X[lab], y[lab], X[~lab], score=score)
     p = st.pseudo_
     assert len(p) > 0 and (p["confidence"] >= 0.95).all()
     assert seen[0] == (~lab).sum() and p["round"].min() == 1
