@@ -66,7 +66,9 @@ class DawidSkene(Aggregator):
 
     Args:
         max_iter: most EM iterations.
-        tol: stop when the log posterior changes by less than this per label.
+        tol: stop when the log posterior changes by less than this per label (1e-6: on
+            simulated crowds, the accuracy of 1e-7 in a quarter fewer iterations;
+            crowd-kit's default on its ELBO per label is 1e-5).
         prior_strength: Dirichlet pseudo-counts per confusion row and class (a row gets
             ``prior_strength * K`` in all; 0: maximum likelihood).
         prior_accuracy: share of a row's pseudo-counts on the diagonal.
@@ -85,7 +87,7 @@ class DawidSkene(Aggregator):
         self,
         *,
         max_iter: int = 100,
-        tol: float = 1e-7,
+        tol: float = 1e-6,
         prior_strength: float = 2.0,
         prior_accuracy: float = 0.7,
         sme_strength: float = 100.0,
