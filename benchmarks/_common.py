@@ -59,16 +59,19 @@ def report(name: str, figures: dict) -> None:
 def measured(python: str | Path, code: str, *args: str, timeout: float = 3600) -> dict:
     """Run ``code`` in a fresh process; its last stdout line is JSON; adds ``peak_rss_mb``.
 
-    The peak resident memory is the child's own (``RUSAGE_CHILDREN`` of a wrapper), so
-    each figure is of that workload alone.
+    The peak resident memory and the CPU time (user + system, ``cpu_seconds``) are the
+    child's own (``RUSAGE_CHILDREN`` of a wrapper), so each figure is of that workload
+    alone; CPU time is steadier than wall time on a machine shared with other work.
     """
     wrapper = (
         "import json, resource, subprocess, sys\n"
         "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "peak = ru.ru_maxrss / 1024\n"
         "out = p.stdout.strip().splitlines()\n"
         "res = json.loads(out[-1]) if p.returncode == 0 and out else {'error': p.stderr[-1500:]}\n"
         "res['peak_rss_mb'] = round(peak, 1)\n"
+        "res['cpu_seconds'] = round(ru.ru_utime + ru.ru_stime, 2)\n"
         "print(json.dumps(res))\n"
     )
     res = subprocess.run([sys.executable, "-c", wrapper, str(python), "-c", code, *args], capture_output=True, text=True, timeout=timeout)
