@@ -103,7 +103,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from raymlops.monitoring.batch import batch_drift
-    from raymlops.monitoring.presets import judge
+    from raymlops.monitoring import judge
 
     ref, cur = make_data(args.rows)
     workers = 2

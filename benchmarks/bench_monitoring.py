@@ -30,7 +30,7 @@ def main() -> None:
 
     from raymlops.monitoring.actor import get_monitor
     from raymlops.serving.app import deploy
-    from raymlops.serving.controller import get_controller
+    from raymlops.serving import get_controller
 
     home = tempfile.mkdtemp(prefix="bench-monitoring-")
     settings, _, body_file = breast_cancer_setup(home, ("mon_on", "mon_off"))

@@ -164,7 +164,7 @@ def main() -> None:
     from ray import serve
 
     from raymlops.serving.app import deploy
-    from raymlops.serving.controller import get_controller
+    from raymlops.serving import get_controller
     from raymlops.serving.rollout import RolloutPlan
 
     home = tempfile.mkdtemp(prefix="bench-serving-")

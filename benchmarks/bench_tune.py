@@ -41,7 +41,7 @@ def busy_between(a: dict, b: dict) -> dict[str, float]:
 def main() -> None:
     from raymlops.core import runtime
     from raymlops.core.config import Settings
-    from raymlops.training.distill_sweep import distill_sweep, fit_student, sweep_payload
+    from raymlops.training.distill_tune import distill_sweep, fit_student, sweep_payload
     from raymlops.training.train import Trainer
 
     home = tempfile.mkdtemp(prefix="bench-tune-")

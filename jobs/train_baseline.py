@@ -1,5 +1,5 @@
-"""Ray job: ingest a bundled dataset, train baselines and the default model, register the
-best, evaluate and bless it, and make it champion when blessed.
+"""Ray job: train on a bundled scikit-learn dataset and make a blessed version champion —
+`raymlops train sklearn://DATASET --target target --name NAME --promote`.
 
 Submit it to a cluster (see cluster/local.sh):
 
@@ -7,41 +7,35 @@ Submit it to a cluster (see cluster/local.sh):
         --runtime-env-json '{"env_vars": {"RAYMLOPS_HOME": "/abs/home"}}' \
         -- python jobs/train_baseline.py --dataset breast_cancer --name breast-cancer
 
-Prints one JSON line with the registered version.
+``--dataset`` (default ``breast_cancer``) names the bundled dataset; every other option is
+`raymlops train`'s, with ``--target target --name breast-cancer --experiment jobs`` as
+defaults. Prints the result as one JSON line.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 
-from raymlops.core.config import Settings
-from raymlops.data import SKLEARN_DATASETS
-from raymlops.core.errors import RaymlopsError
-from raymlops.training.train import Trainer
+from raymlops.cli import main
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dataset", default="breast_cancer", choices=SKLEARN_DATASETS)
-    p.add_argument("--target", default="target")
-    p.add_argument("--name", default="breast-cancer")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    try:
-        settings = Settings.resolve()
-        settings.ensure_home()
-        trainer = Trainer(settings)
-        result = trainer.fit(f"sklearn://{args.dataset}", target=args.target, name=args.name, seed=args.seed, experiment="jobs")
-        if result.blessed:
-            trainer.registry.set_alias(args.name, result.version, "champion", reason="jobs/train_baseline.py: blessed")
-    except RaymlopsError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        return exc.exit_code
-    print(json.dumps({"name": result.name, "version": result.version, "metrics": result.metrics, "blessed": result.blessed}))
-    return 0
+def cli_args(argv: list[str]) -> list[str]:
+    """``raymlops train`` arguments for this job's ``argv``."""
+    args, dataset = list(argv), "breast_cancer"
+    for i, a in enumerate(args):
+        if a == "--dataset" and i + 1 < len(args):
+            dataset = args[i + 1]
+            del args[i : i + 2]
+            break
+        if a.startswith("--dataset="):
+            dataset = a.split("=", 1)[1]
+            del args[i]
+            break
+    defaults = {"--target": "target", "--name": "breast-cancer", "--experiment": "jobs"}
+    given = {a.split("=", 1)[0] for a in args if a.startswith("--")}
+    extra = [x for opt, value in defaults.items() if opt not in given for x in (opt, value)]
+    return ["train", f"sklearn://{dataset}", *args, *extra, "--promote", "--json"]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main(cli_args(sys.argv[1:]))

@@ -19,6 +19,7 @@ from typing import Any
 from raymlops.core.config import Settings
 from raymlops.core.errors import RaymlopsError
 from raymlops.metadata import connect
+from raymlops.registry import ModelRegistry
 from raymlops.tracking import start_run
 
 __version__ = "0.1.0"
@@ -39,16 +40,12 @@ def register_model(model: Any, name: str, **kwargs: Any) -> int:
 
     Keyword arguments are those of :meth:`raymlops.registry.ModelRegistry.register`
     (``signature``, ``input_example``, ``run``, ``inputs``, ``description``,
-    ``metadata``), plus ``settings``.
+    ``metadata``, ``attachments``), plus ``settings``.
     """
-    from raymlops.registry import ModelRegistry
-
     settings = kwargs.pop("settings", None)
     return ModelRegistry.connect(settings).register(model, name, **kwargs)["version"]
 
 
 def load_model(ref: str, *, settings: Settings | None = None) -> Any:
     """Load the model ``NAME@VERSION`` or ``NAME@ALIAS`` after verifying its sha256."""
-    from raymlops.registry import ModelRegistry
-
     return ModelRegistry.connect(settings).load(ref)

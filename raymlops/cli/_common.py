@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import click
 
+from raymlops.cli.render import table
 from raymlops.core.config import Settings
+from raymlops.core.runtime import init as init_ray
+from raymlops.metadata import connect
+from raymlops.registry import ModelRegistry
 
-__all__ = ["CliContext", "global_options", "command_options", "emit", "table", "pass_cli"]
+__all__ = ["CliContext", "command_options", "emit", "excluded_lines", "global_options", "pass_cli", "table"]
 
 
 class CliContext:
@@ -36,21 +40,15 @@ class CliContext:
 
     def store(self):
         if self._store is None:
-            from raymlops.metadata import connect
-
             self._store = connect(self.settings)
         return self._store
 
-    def registry(self):
-        from raymlops.registry import BlobStore, ModelRegistry
-
-        return ModelRegistry(self.store(), BlobStore(self.settings.artifacts_dir))
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry.connect(self.settings)
 
     def init_ray(self, **kwargs: Any) -> None:
-        from raymlops.core import runtime
-
         self.settings.ensure_home()
-        runtime.init(self.settings, **kwargs)
+        init_ray(self.settings, **kwargs)
 
 
 def _global(f: Callable) -> Callable:
@@ -105,24 +103,10 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], empty: str = "(none)") -> str:
-    """A plain text table of ``rows`` with the given columns."""
-    if not rows:
-        return empty
-    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
-    return "\n".join(lines)
-
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, dict):
-        return ",".join(f"{k}={_cell(x)}" for k, x in v.items()) or "-"
-    if isinstance(v, (list, tuple)):
-        return ",".join(_cell(x) for x in v) or "-"
-    return str(v)
+def excluded_lines(excluded: list[dict[str, str]]) -> list[str]:
+    """One line per column left out of the features, with why and how to keep it."""
+    if not excluded:
+        return []
+    lines = ["not features (keep one with --keep-column COL):"]
+    lines += [f"  {e['column']}: {e['reason']}" for e in excluded]
+    return lines

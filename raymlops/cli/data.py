@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import click
 
-from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.cli._common import CliContext, command_options, emit, excluded_lines, pass_cli, table
+from raymlops.data.artifacts import dataset_artifact
+from raymlops.data.errors import DataUnusableError, reading
+from raymlops.data.pipeline import DataPipeline
+from raymlops.data.ray_ops import profile_dataset
+from raymlops.data.schema import Schema
 
 
-def _pipeline(cctx: CliContext, out_dir: str | None = None):
-    from raymlops.data.pipeline import DataPipeline
-
+def _pipeline(cctx: CliContext, out_dir: str | None = None) -> DataPipeline:
     cctx.settings.ensure_home()  # Ray starts when the first step reads data
     return DataPipeline(cctx.settings, store=cctx.store(), out_dir=out_dir)
 
@@ -65,11 +68,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def profile(cctx: CliContext, data_path, out, schema_path, fmt):
         """Per-column statistics of DATA in one streaming pass."""
-        from raymlops.data.pipeline import reading
-        from raymlops.data.ray_ops import profile_dataset
-        from raymlops.data.schema import Schema
-        from raymlops.data.artifacts import dataset_artifact
-
         pipe = _pipeline(cctx)
         raw = pipe.ingest(data_path, format=fmt)
         schema = Schema.load(schema_path) if schema_path else None
@@ -77,8 +75,6 @@ def register(cli: click.Group) -> None:
             with reading(data_path):
                 prof = profile_dataset(pipe.read(raw), schema=schema)
             if prof.rows == 0:
-                from raymlops.data.sources import DataUnusableError
-
                 raise DataUnusableError(f"{data_path} has no rows: nothing to profile")
             path = prof.save(out or pipe.path("profile.json"))
             step.add_output(dataset_artifact(path, type="Statistics", name="profile", rows=prof.rows), role="statistics")
@@ -107,11 +103,12 @@ def register(cli: click.Group) -> None:
     @click.option("--augment/--no-augment", default=False, help="SMOTE-style class rebalancing of the training split.")
     @click.option("--select", type=click.Choice(["mutual_info", "model"]), help="Feature selection.")
     @click.option("--k", type=click.IntRange(min=1), help="Features kept by --select mutual_info.")
+    @click.option("--keep-column", "keep", multiple=True, help="Use this column as a feature although it looks like a row id, a constant or a timestamp.")
     @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder.")
     @click.option("--seed", type=int, default=0, show_default=True)
     @command_options
     @pass_cli
-    def pipeline_cmd(cctx: CliContext, data_path, target, key, schema_path, label_issues, augment, select, k, out_dir, seed):
+    def pipeline_cmd(cctx: CliContext, data_path, target, key, schema_path, label_issues, augment, select, k, keep, out_dir, seed):
         """Ingest, validate, split, check labels, augment and fit features, with lineage."""
         pipe = _pipeline(cctx, out_dir)
         res = pipe.run(
@@ -125,6 +122,7 @@ def register(cli: click.Group) -> None:
             select=select,
             k=k,
             seed=seed,
+            keep=list(keep),
         )
         d = res.to_dict()
 
@@ -137,6 +135,7 @@ def register(cli: click.Group) -> None:
                     f"label issues: {r['label_issues']}",
                     f"augmented rows: {r['augmented'] or '-'}",
                     f"features out: {len(r['features'].get('features_out', []))}",
+                    *excluded_lines(r["excluded_columns"]),
                     f"outputs in {r['out_dir']}",
                 ]
             )

@@ -34,7 +34,7 @@ def register(cli: click.Group) -> None:
         """Show one version: NAME@VERSION, NAME@ALIAS or NAME (latest)."""
         reg = cctx.registry()
         rec = reg.get(ref)
-        rec["blessing"] = reg.blessing(rec["name"], rec["version"])
+        rec["blessing"] = reg.verdict(rec["name"], rec["version"])
 
         def human(r: dict) -> str:
             sig_in = ", ".join(f"{c['name']}:{c['type']}" for c in r["signature"].get("inputs", []))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import click
+import ray
 
 from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.core import runtime
 from raymlops.core.errors import InvalidInputError
+from raymlops.monitoring import PRESETS, batch_drift, get_monitor, render_html
 
 
 def _fmt_columns(columns: list[dict]) -> str:
@@ -40,7 +45,7 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("reference", metavar="REFERENCE")
     @click.argument("current", metavar="CURRENT")
-    @click.option("--preset", type=click.Choice(["evidently", "tfdv"]), default="evidently", show_default=True)
+    @click.option("--preset", type=click.Choice(list(PRESETS)), default="evidently", show_default=True)
     @click.option("--mode", type=click.Choice(["auto", "exact", "sketch"]), default="auto", show_default=True,
                   help="exact: values in memory (scipy-equal); sketch: streaming profiles on Ray Data (any size).")
     @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Write a self-contained HTML report here.")
@@ -56,18 +61,12 @@ def register(cli: click.Group) -> None:
         saved profile (`raymlops data profile --out`). Exit 0: no dataset drift; 1:
         dataset drift; 2: unusable input.
         """
-        from raymlops.monitoring.batch import batch_drift
-
         report, ref, cur, used = batch_drift(
             reference, current, preset=preset, mode=mode, thresholds=threshold, drift_share=drift_share,
             settings=cctx.settings, format=fmt,
         )  # fmt: skip
         out = {**report.to_dict(), "mode": used, "reference": str(reference), "current": str(current)}
         if html_path:
-            import os
-
-            from raymlops.monitoring.report import render_html
-
             os.makedirs(os.path.dirname(os.path.abspath(html_path)), exist_ok=True)
             with open(html_path, "w", encoding="utf-8") as f:
                 f.write(render_html(report, ref, cur, title=f"Drift: {current} vs {reference}"))
@@ -98,11 +97,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def status(cctx: CliContext, name, version):
         """The last window's drift verdicts of NAME, its alerts and concept drift."""
-        import ray
-
-        from raymlops.core import runtime
-        from raymlops.monitoring.actor import get_monitor
-
         runtime.init(cctx.settings, address=cctx.settings.ray_address or "auto")
         try:
             actor = get_monitor(cctx.settings, name, create=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.tracking import list_runs
 
 
 def register(cli: click.Group) -> None:
@@ -19,8 +20,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def list_(cctx: CliContext, experiment: str | None, limit: int):
         """Runs, newest first."""
-        from raymlops.tracking import list_runs
-
         rows = list_runs(cctx.store(), experiment=experiment, limit=limit)
         emit(
             cctx,

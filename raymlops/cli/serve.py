@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import time
+
 import click
+import ray
 
 from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.core import runtime
 from raymlops.core.errors import InvalidInputError, RaymlopsError
+from raymlops.registry import ModelRegistry
+from raymlops.serving.controller_actor import get_controller
+from raymlops.serving.gates import DriftGate, ErrorRateGate, LatencyGate, ShadowAgreementGate
+from raymlops.serving.rollout import RolloutPlan
+from raymlops.serving.strategies import STRATEGIES, strategy_for
 
 
 def _controller(cctx: CliContext):
     """The rollout controller of a running cluster (``--address``, else the local one)."""
-    from raymlops.core import runtime
-    from raymlops.serving.controller import get_controller
-
     address = cctx.settings.ray_address or "auto"
     runtime.init(cctx.settings, address=address)
     try:
@@ -24,8 +30,6 @@ def _controller(cctx: CliContext):
 
 
 def _call(method, *args):
-    import ray
-
     try:
         return ray.get(method.remote(*args))
     except ray.exceptions.RayTaskError as exc:
@@ -70,8 +74,7 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def up(cctx: CliContext, models, blocking, host, port, gate_interval_s):
         """Deploy the HTTP ingress and the given models."""
-        from raymlops.registry import ModelRegistry
-        from raymlops.serving.app import deploy
+        from raymlops.serving import app  # heavy (Ray Serve and FastAPI, about 1 s): only `serve up` deploys
 
         for ref in models:
             ModelRegistry.connect(cctx.settings).get(ref)  # fail on a bad ref before starting anything
@@ -81,18 +84,14 @@ def register(cli: click.Group) -> None:
                 "pass --blocking to serve in the foreground, or --address of a running cluster"
             )
         cctx.settings.ensure_home()
-        url = deploy(cctx.settings, models=list(models), host=host, port=port, gate_interval_s=gate_interval_s)
+        url = app.deploy(cctx.settings, models=list(models), host=host, port=port, gate_interval_s=gate_interval_s)
         emit(cctx, {"url": url, "models": list(models)}, f"serving {', '.join(models) or 'no model yet'} at {url}")
         if blocking:
-            import time
-
             try:
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
-                from ray import serve as ray_serve
-
-                ray_serve.shutdown()
+                app.shutdown()
         return 0
 
     @cli.group()
@@ -102,7 +101,7 @@ def register(cli: click.Group) -> None:
     @rollout.command("start")
     @click.argument("name")
     @click.option("--to", "to_version", type=int, required=True, help="The new version.")
-    @click.option("--strategy", type=click.Choice(["recreate", "blue-green", "canary", "ab", "shadow"]), required=True)
+    @click.option("--strategy", type=click.Choice(list(STRATEGIES)), required=True)
     @click.option("--percent", type=click.FloatRange(0, 100), help="Hold the new version at this percent (shadow: mirror share).")
     @click.option("--steps", help="Comma-separated percents, e.g. 10,50,100.")
     @click.option("--bake-s", type=click.FloatRange(min=0), default=60.0, show_default=True, help="Seconds per step with passing gates.")
@@ -116,9 +115,7 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def start(cctx: CliContext, name, to_version, strategy, percent, steps, bake_s, sticky_header, max_error_rate, max_p99_ms, min_agreement, min_samples, gate_drift):
         """Start moving NAME to version --to (with --percent alone, change a running split)."""
-        from raymlops.serving.gates import DriftGate, ErrorRateGate, LatencyGate, ShadowAgreementGate
-        from raymlops.serving.rollout import RolloutPlan
-
+        mirrors = strategy_for(strategy).mirrors  # --percent is then the mirrored share, and there are no steps
         ctl = _controller(cctx)
         current = _call(ctl.status, name)
         if percent is not None and current["state"] in ("RUNNING", "HOLDING") and current["plan"] and current["plan"]["to_version"] == to_version:
@@ -134,10 +131,10 @@ def register(cli: click.Group) -> None:
                 parsed_steps = [float(x) for x in steps.split(",") if x.strip()]
             except ValueError:
                 raise click.BadParameter(f"{steps!r}: use comma-separated percents like 10,50,100", param_hint="--steps") from None
-        if percent is not None and strategy != "shadow":
+        if percent is not None and not mirrors:
             parsed_steps = [percent]
         gates = [ErrorRateGate(max_rate=max_error_rate, min_samples=min_samples), LatencyGate(max_ms=max_p99_ms, min_samples=min_samples)]
-        if strategy == "shadow":
+        if mirrors:
             gates.append(ShadowAgreementGate(min_agreement=min_agreement, min_samples=min_samples))
         if gate_drift:
             gates.append(DriftGate())
@@ -146,14 +143,12 @@ def register(cli: click.Group) -> None:
             strategy=strategy,
             from_version=live[0],
             to_version=to_version,
-            steps=None if strategy == "shadow" else parsed_steps,
+            steps=None if mirrors else parsed_steps,
             bake_s=bake_s,
             gates=gates,
             sticky_header=sticky_header,
-            mirror_percent=percent if (strategy == "shadow" and percent is not None) else 100.0,
+            mirror_percent=percent if (mirrors and percent is not None) else 100.0,
         )
-        from raymlops.registry import ModelRegistry
-
         ModelRegistry.connect(cctx.settings).get(f"{name}@{to_version}")
         s = _call(ctl.start_rollout, plan.to_dict())
         emit(cctx, s, _status_text)

@@ -1,22 +1,28 @@
-"""`raymlops train` and `raymlops distill`."""
+"""`raymlops train`, `raymlops distill` and `raymlops remediate`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.cli._common import CliContext, command_options, emit, excluded_lines, pass_cli, table
+from raymlops.training.distill_tune import distill_sweep
+from raymlops.training.evaluate import Threshold
+from raymlops.training.metrics import get_metric
+from raymlops.training.remediation_run import METHODS, run_remediation
+from raymlops.training.search_space import read_space
+from raymlops.training.train import Trainer
+from raymlops.training.tune import parse_space
 
 
-def _space(value: str | None):
+def _space(value: str | None) -> dict[str, Any] | None:
+    """The search space file as written, checked (Tune's own checks included) before any work."""
     if value is None:
         return None
-    from raymlops.training.search_space import load_space
-
-    load_space(value)  # parse errors surface here, before any work
-    import yaml
-
-    with open(value) as f:
-        return yaml.safe_load(f)
+    space = read_space(value)
+    parse_space(space)
+    return space
 
 
 def register(cli: click.Group) -> None:
@@ -29,28 +35,27 @@ def register(cli: click.Group) -> None:
     @click.option("--space", type=click.Path(dir_okay=False), help="Search space YAML (default: HistGradientBoosting's).")
     @click.option("--slice", "slices", multiple=True, help="Evaluate per value (or quantile bucket) of this column.")
     @click.option("--key", multiple=True, help="Key column(s) of the data.")
+    @click.option("--keep-column", "keep", multiple=True, help="Use this column as a feature although it looks like a row id, a constant or a timestamp.")
     @click.option("--schema", "schema_path", type=click.Path(dir_okay=False), help="Validate the data against this schema.")
     @click.option("--max-drop", type=float, default=0.0, show_default=True, help="Allowed metric drop against the champion.")
     @click.option("--min-slice", "min_slice", type=float, help="Every slice must reach at least this metric value.")
     @click.option("--experiment", help="Experiment name (default: the model name).")
+    @click.option("--promote", is_flag=True, help="Make the new version champion when it is BLESSED.")
     @click.option("--seed", type=int, default=0, show_default=True)
     @click.option("--weight-col", help="Sample weights (e.g. the confidence of aggregated or weak labels); not a feature.")
     @command_options
     @pass_cli
-    def train(cctx: CliContext, data_path, target, name, metric, tune_trials, space, slices, key, schema_path, max_drop, min_slice, experiment, seed, weight_col):
+    def train(cctx: CliContext, data_path, target, name, metric, tune_trials, space, slices, key, keep, schema_path, max_drop, min_slice, experiment, promote, seed, weight_col):
         """Baselines, default model, optional sweep; register, evaluate per slice and bless."""
-        from raymlops.training import metrics as M
-        from raymlops.training.evaluate import Threshold
-        from raymlops.training.train import Trainer
-
         parsed_space = _space(space)
         thresholds = []
         if min_slice is not None:
             thresholds.append(Threshold(metric=metric or "accuracy", lower=min_slice, slices="all"))
             if metric is not None:
-                M.get_metric(metric)
+                get_metric(metric)
         cctx.settings.ensure_home()
-        result = Trainer(cctx.settings, store=cctx.store()).fit(
+        trainer = Trainer(cctx.settings, store=cctx.store())
+        result = trainer.fit(
             data_path,
             target=target,
             name=name,
@@ -64,9 +69,14 @@ def register(cli: click.Group) -> None:
             experiment=experiment,
             thresholds=thresholds or None,
             max_drop=max_drop,
+            keep=list(keep),
             weight_col=weight_col,
         )
         out = result.to_dict()
+        out["promoted"] = False
+        if promote and result.blessed:
+            trainer.registry.set_alias(name, result.version, "champion", reason="raymlops train --promote: blessed")
+            out["promoted"] = True
 
         def human(r: dict) -> str:
             b = r["blessing"]
@@ -77,10 +87,13 @@ def register(cli: click.Group) -> None:
                 f"blessing: {b['verdict']}  ({b['baseline']})",
             ]
             lines += [f"  failed: {c['message']}" for c in b["failed"]]
+            lines += excluded_lines(r["excluded_columns"])
             if r["worst_slices"]:
                 lines.append("worst slices (SliceLine):")
                 lines.append(table(r["worst_slices"], ["name", "size", "error_rate", "score"]))
-            if r["blessed"]:
+            if r["promoted"]:
+                lines.append(f"{r['name']}@champion -> version {r['version']}")
+            elif r["blessed"]:
                 lines.append(f"promote with: raymlops models alias {r['name']} {r['version']} champion")
             return "\n".join(lines)
 
@@ -96,14 +109,12 @@ def register(cli: click.Group) -> None:
     @click.option("--latency-budget-ms", type=click.FloatRange(min=0, min_open=True), help="Register the best student at most this slow.")
     @click.option("--space", type=click.Path(dir_okay=False), help="Search space YAML over temperature, alpha, capacity, student.")
     @click.option("--schema", "schema_path", type=click.Path(dir_okay=False))
+    @click.option("--keep-column", "keep", multiple=True, help="Use this column as a feature although it looks like a row id, a constant or a timestamp.")
     @click.option("--seed", type=int, default=0, show_default=True)
     @command_options
     @pass_cli
-    def distill(cctx: CliContext, data_path, target, teacher, name, trials, latency_budget_ms, space, schema_path, seed):
+    def distill(cctx: CliContext, data_path, target, teacher, name, trials, latency_budget_ms, space, schema_path, keep, seed):
         """Distil a registered teacher into small students; register the best within a latency budget."""
-        from raymlops.training.distill_sweep import distill_sweep
-        from raymlops.training.train import Trainer
-
         parsed_space = _space(space)
         cctx.settings.ensure_home()
         trainer = Trainer(cctx.settings, store=cctx.store())
@@ -119,6 +130,7 @@ def register(cli: click.Group) -> None:
             space=parsed_space,
             seed=seed,
             schema_path=schema_path,
+            keep=list(keep),
         )
 
         def human(r: dict) -> str:
@@ -134,6 +146,7 @@ def register(cli: click.Group) -> None:
                     f"registered {r['name']}@{r['version']} ({r['blessing']}): {r['size_ratio']:.1f}x smaller, "
                     f"{r['latency_ratio']:.1f}x faster than the teacher"
                 )
+            lines += excluded_lines(r["excluded_columns"])
             return "\n".join(lines)
 
         emit(cctx, out, human)
@@ -144,7 +157,7 @@ def register(cli: click.Group) -> None:
     @click.option("--target", required=True, help="The label column.")
     @click.option("--model", "model_ref", required=True, help="The model to remediate: NAME@VERSION or NAME@ALIAS.")
     @click.option("--slice", "slice_expr", required=True, help="The underperforming slice, COLUMN=VALUE.")
-    @click.option("--method", type=click.Choice(["thresholds", "mindiff", "augment"]), default="thresholds", show_default=True)
+    @click.option("--method", type=click.Choice(list(METHODS)), default="thresholds", show_default=True)
     @click.option("--lam", type=click.FloatRange(min=0), default=3.0, show_default=True, help="MinDiff weight (mindiff).")
     @click.option("--register", help="Register the remediated model under this name.")
     @click.option("--schema", "schema_path", type=click.Path(dir_okay=False))
@@ -153,9 +166,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def remediate(cctx: CliContext, data_path, target, model_ref, slice_expr, method, lam, register, schema_path, seed):
         """Close a slice gap (per-slice thresholds, MinDiff, slice augmentation); compare before/after."""
-        from raymlops.training.remedy import remediate as run_remediation
-        from raymlops.training.train import Trainer
-
         cctx.settings.ensure_home()
         trainer = Trainer(cctx.settings, store=cctx.store())
         trainer.registry.get(model_ref)

@@ -1,46 +1,14 @@
-"""Dataset artifacts: content hashes of files and folders, row counts and column types.
-
-A folder of Parquet parts hashes to the sha256 of its sorted ``(relative path, file
-sha256)`` list, so the same rows written as the same parts always get the same hash.
-"""
+"""Dataset artifacts: the content hash of a file or folder, row counts and column types."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Iterable
 from typing import Any
 
+from raymlops.artifacts import sha256_path
 from raymlops.metadata import Artifact
-from raymlops.registry.blobs import sha256_file
 
-__all__ = ["sha256_path", "sha256_paths", "dataset_artifact", "files_of"]
-
-
-def files_of(path: str) -> list[str]:
-    """The data files of a file or folder (hidden and ``_`` files skipped), sorted."""
-    if os.path.isfile(path):
-        return [path]
-    out = []
-    for d, _, files in os.walk(path):
-        out += [os.path.join(d, f) for f in files if not f.startswith((".", "_"))]
-    return sorted(out)
-
-
-def sha256_paths(paths: Iterable[str], root: str | None = None) -> str:
-    """One digest for several files: sha256 of their sorted (relative name, sha256) lines."""
-    h = hashlib.sha256()
-    for p in sorted(paths):
-        rel = os.path.relpath(p, root) if root else os.path.basename(p)
-        h.update(f"{rel}\0{sha256_file(p)}\n".encode())
-    return h.hexdigest()
-
-
-def sha256_path(path: str) -> str:
-    """sha256 of a file, or of a folder's files (see module docstring)."""
-    if os.path.isfile(path):
-        return sha256_file(path)
-    return sha256_paths(files_of(path), root=path)
+__all__ = ["dataset_artifact"]
 
 
 def dataset_artifact(

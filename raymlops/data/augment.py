@@ -42,6 +42,7 @@ import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
 from raymlops.core.errors import InvalidInputError
+from raymlops.core.values import is_numeric_series, py
 
 __all__ = ["AUGMENTED_COLUMN", "Augmented", "jitter", "smote"]
 
@@ -60,10 +61,6 @@ class Augmented(NamedTuple):
     added: dict[Any, int]
 
 
-def _py(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
-
-
 def _check_frame(df: pd.DataFrame, target: Hashable) -> pd.Series:
     if not isinstance(df, pd.DataFrame):
         raise InvalidInputError(f"expected a pandas DataFrame, got {type(df).__name__}")
@@ -78,10 +75,6 @@ def _check_frame(df: pd.DataFrame, target: Hashable) -> pd.Series:
     return y
 
 
-def _is_numeric(s: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
-
-
 def _numeric_columns(
     df: pd.DataFrame, target: Hashable, columns: Sequence[Hashable] | None, *, floats_only: bool
 ) -> list[Hashable]:
@@ -90,7 +83,7 @@ def _numeric_columns(
             c
             for c in df.columns
             if c not in (target, AUGMENTED_COLUMN)
-            and _is_numeric(df[c])
+            and is_numeric_series(df[c])
             and (not floats_only or pd.api.types.is_float_dtype(df[c].dtype))
         ]
         if not cols:
@@ -103,7 +96,7 @@ def _numeric_columns(
         raise InvalidInputError(f"column(s) {missing!r} not in the data; available columns: {list(df.columns)!r}")
     if target in cols:
         raise InvalidInputError(f"the target {target!r} cannot be an augmented feature column: leave it out")
-    bad = [c for c in cols if not _is_numeric(df[c])]
+    bad = [c for c in cols if not is_numeric_series(df[c])]
     if bad:
         raise InvalidInputError(f"column(s) {bad!r} are not numeric: augment only numeric columns")
     if not cols:
@@ -189,13 +182,13 @@ def smote(
     parts: list[pd.DataFrame] = []
     for code, cls in enumerate(classes):
         need = max(goal - int(counts[code]), 0)
-        added[_py(cls)] = need
+        added[py(cls)] = need
         if need == 0:
             continue
         rows = np.flatnonzero(codes == code)
         if len(rows) < 2:
             raise InvalidInputError(
-                f"class {_py(cls)!r} has 1 row: SMOTE interpolates between two rows of a class; add rows, drop "
+                f"class {py(cls)!r} has 1 row: SMOTE interpolates between two rows of a class; add rows, drop "
                 "the class, or oversample it another way (e.g. jitter)"
             )
         k = min(int(k_neighbors), len(rows) - 1)
@@ -262,13 +255,13 @@ def jitter(
     if classes is None:
         rows = np.arange(len(df))
     else:
-        known = {_py(c) for c in all_classes}
-        unknown = [c for c in classes if _py(c) not in known]
+        known = {py(c) for c in all_classes}
+        unknown = [c for c in classes if py(c) not in known]
         if unknown:
             raise InvalidInputError(
                 f"class(es) {unknown!r} not in column {target!r}; its classes: {sorted(map(str, known))}"
             )
-        wanted = pd.Series(all_classes, dtype=object).isin([_py(c) for c in classes]).to_numpy()
+        wanted = pd.Series(all_classes, dtype=object).isin([py(c) for c in classes]).to_numpy()
         rows = np.flatnonzero(wanted[codes]) if len(codes) else np.zeros(0, dtype=np.int64)
     base = np.tile(rows, int(copies))
     X = df[cols].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -281,5 +274,5 @@ def jitter(
     for j, col in enumerate(cols):
         _set_numeric(new, col, values[:, j])
     per_class = np.bincount(codes[base], minlength=len(all_classes)) if len(base) else np.zeros(len(all_classes), int)
-    added = {_py(c): int(n) for c, n in zip(all_classes, per_class)}
+    added = {py(c): int(n) for c, n in zip(all_classes, per_class)}
     return Augmented(_combine(df, new), added)

@@ -38,25 +38,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+from sklearn.feature_selection import SelectFromModel, SelectKBest, mutual_info_classif, mutual_info_regression
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from raymlops.core.errors import InvalidInputError
+from raymlops.core.values import is_numeric_series, py
+from raymlops.data.augment import AUGMENTED_COLUMN
 
 __all__ = ["SELECTORS", "TASKS", "build_feature_transform", "infer_column_kinds"]
 
 SELECTORS = (None, "mutual_info", "model")
 TASKS = ("classification", "regression")
-_ALWAYS_EXCLUDED = ("__augmented",)  # the augmentation marker is bookkeeping, not a feature
-
-
-def _py(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def _is_numeric(s: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+_ALWAYS_EXCLUDED = (AUGMENTED_COLUMN,)  # the augmentation marker is bookkeeping, not a feature
 
 
 def _is_categorical(s: pd.Series) -> bool:
@@ -88,7 +84,7 @@ def infer_column_kinds(
         if col in skip:
             if col != target:
                 dropped.append(col)
-        elif _is_numeric(df[col]):
+        elif is_numeric_series(df[col]):
             numeric.append(col)
         elif _is_categorical(df[col]):
             categorical.append(col)
@@ -108,14 +104,10 @@ def _check_columns(df: pd.DataFrame, cols: Sequence[Hashable], what: str) -> lis
 
 
 def _selector(select: str, k: int | None, task: str, seed: int, estimator: Any) -> Any:
-    from sklearn.feature_selection import SelectFromModel, SelectKBest, mutual_info_classif, mutual_info_regression
-
     if select == "mutual_info":
         score = mutual_info_classif if task == "classification" else mutual_info_regression
         return SelectKBest(partial(score, random_state=seed), k=k)
     if estimator is None:
-        from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
-
         cls = ExtraTreesClassifier if task == "classification" else ExtraTreesRegressor
         estimator = cls(n_estimators=200, random_state=seed)
     if k is None:
@@ -199,7 +191,7 @@ def build_feature_transform(
         raise InvalidInputError(f"column(s) {both!r} are both numeric and categorical: list each in one only")
     if target in num or target in cat:
         raise InvalidInputError(f"the target {target!r} cannot be a feature: leave it out of numeric/categorical")
-    not_numeric = [c for c in num if not _is_numeric(df[c])]
+    not_numeric = [c for c in num if not is_numeric_series(df[c])]
     if not_numeric:
         raise InvalidInputError(
             f"column(s) {not_numeric!r} are not numeric: list them as categorical, or convert them first"
@@ -222,9 +214,9 @@ def build_feature_transform(
         )
     if task == "classification" and y.nunique() < 2:
         raise InvalidInputError(
-            f"target column {target!r} has a single class {_py(y.iloc[0])!r}: classification needs at least 2 classes"
+            f"target column {target!r} has a single class {py(y.iloc[0])!r}: classification needs at least 2 classes"
         )
-    if task == "regression" and not _is_numeric(y):
+    if task == "regression" and not is_numeric_series(y):
         raise InvalidInputError(f"target column {target!r} is not numeric: use task='classification' or convert it")
 
     transformers = []

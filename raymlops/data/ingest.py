@@ -1,5 +1,6 @@
 """Bringing data in: scikit-learn's bundled datasets and local files, recorded as artifacts.
 
+The bundled datasets themselves are in :mod:`~raymlops.data.bundled` (re-exported here).
 Every ingest is an ``Ingest`` execution from the source (an ``ExternalSource``
 artifact) to a ``Dataset`` artifact with its content sha256, row count and columns,
 so a model's lineage reaches the raw data. Ingesting the same bytes again reuses the
@@ -12,26 +13,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from raymlops.artifacts import sha256_file
+from raymlops.core import coltypes
 from raymlops.core.config import Settings
-from raymlops.core.errors import InvalidInputError
-from raymlops.metadata import Artifact, Execution, MetadataAPI
-from raymlops.registry.blobs import sha256_file
+from raymlops.data.bundled import SKLEARN_DATASETS, load_sklearn_frame
+from raymlops.metadata import Artifact, Execution, MetadataAPI, connect
 
-__all__ = ["SKLEARN_DATASETS", "ingest_sklearn", "record_file", "load_sklearn_frame"]
-
-SKLEARN_DATASETS = ("iris", "wine", "breast_cancer", "digits", "diabetes")
-
-
-def load_sklearn_frame(name: str):
-    """A bundled scikit-learn dataset as a DataFrame with a ``target`` column (no download)."""
-    import sklearn.datasets
-
-    if name not in SKLEARN_DATASETS:
-        raise InvalidInputError(f"unknown bundled dataset {name!r}: use one of {', '.join(SKLEARN_DATASETS)}")
-    bunch = getattr(sklearn.datasets, f"load_{name}")(as_frame=True)
-    df = bunch.frame.copy()
-    df.columns = [str(c).replace(" ", "_").replace("(", "").replace(")", "") for c in df.columns]
-    return df
+__all__ = ["SKLEARN_DATASETS", "ingest_sklearn", "load_sklearn_frame", "record_file"]
 
 
 def _source(store: MetadataAPI, uri: str) -> Artifact:
@@ -69,14 +57,11 @@ def record_file(
 
 def ingest_sklearn(name: str, *, settings: Settings | None = None, store: MetadataAPI | None = None) -> Artifact:
     """Write a bundled scikit-learn dataset to CSV under ``home/datasets`` and record it."""
-    from raymlops.metadata import connect
-    from raymlops.registry.signature import dtype_to_type
-
     settings = settings or Settings.resolve()
     store = store or connect(settings)
     df = load_sklearn_frame(name)
     out = settings.ensure_home() / "datasets" / f"{name}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(out, index=False)
-    cols = [{"name": c, "type": dtype_to_type(df[c].dtype)} for c in df.columns]
+    cols = [{"name": c, "type": coltypes.from_pandas(df[c].dtype)} for c in df.columns]
     return record_file(out, store=store, source_uri=f"sklearn://load_{name}", rows=len(df), columns=cols, name=name)

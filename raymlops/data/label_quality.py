@@ -48,10 +48,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import cleanlab.filter
+import cleanlab.rank
 from sklearn.base import BaseEstimator, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.svm import SVC
 
 from raymlops.core.errors import InvalidInputError
+from raymlops.core.values import py
 
 __all__ = [
     "ISSUE_COLUMNS",
@@ -82,14 +90,7 @@ def default_estimator(n_samples: int | None = None) -> BaseEstimator:
         An unfitted scikit-learn classifier with ``predict_proba``.
     """
     if n_samples is not None and n_samples >= LARGE_DATA_ROWS:
-        from sklearn.ensemble import HistGradientBoostingClassifier
-
         return HistGradientBoostingClassifier(random_state=0)
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import MinMaxScaler
-    from sklearn.svm import SVC
-
     return make_pipeline(
         MinMaxScaler(), CalibratedClassifierCV(SVC(), method="temperature", cv=_CALIBRATION_FOLDS)
     )
@@ -125,10 +126,6 @@ def encode_labels(labels: Any) -> tuple[np.ndarray, np.ndarray]:
             "labels mix types that cannot be sorted (e.g. numbers and strings): convert them to one type"
         ) from None
     return classes, codes.reshape(-1).astype(np.int64)
-
-
-def _py(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def _take(X: Any, idx: np.ndarray) -> Any:
@@ -220,11 +217,11 @@ def out_of_fold_probabilities(
     if not isinstance(n_folds, (int, np.integer)) or n_folds < 2:
         raise InvalidInputError(f"n_folds={n_folds!r}: use an integer of at least 2 (default 5)")
     if len(classes) < 2:
-        what = f"all {len(codes)} labels are {_py(classes[0])!r}" if len(codes) else "there are no labelled rows"
+        what = f"all {len(codes)} labels are {py(classes[0])!r}" if len(codes) else "there are no labelled rows"
         raise InvalidInputError(f"{what}: label quality needs labelled rows of at least 2 classes")
     counts = np.bincount(codes, minlength=len(classes))
     need = _min_rows_per_class(int(n_folds), default=estimator is None)
-    small = [(_py(classes[i]), int(c)) for i, c in enumerate(counts) if c < need]
+    small = [(py(classes[i]), int(c)) for i, c in enumerate(counts) if c < need]
     if small:
         raise InvalidInputError(
             f"class(es) {small} (label, rows) have fewer than {need} rows, too few for {n_folds} folds: "
@@ -289,9 +286,6 @@ def find_label_issues(
     Raises:
         InvalidInputError: shapes that do not match, or labels not among ``classes``.
     """
-    import cleanlab.filter
-    import cleanlab.rank
-
     probs = np.asarray(pred_probs, dtype=np.float64)
     if classes is None:
         classes_arr, codes = encode_labels(labels)
@@ -303,9 +297,9 @@ def find_label_issues(
     else:
         classes_arr = np.array(list(classes), dtype=object)
         given = labels.to_numpy() if isinstance(labels, (pd.Series, pd.Index)) else np.asarray(labels)
-        lookup = {_py(c): i for i, c in enumerate(classes_arr)}
+        lookup = {py(c): i for i, c in enumerate(classes_arr)}
         try:
-            codes = np.array([lookup[_py(v)] for v in given], dtype=np.int64)
+            codes = np.array([lookup[py(v)] for v in given], dtype=np.int64)
         except KeyError as e:
             raise InvalidInputError(f"label {e.args[0]!r} is not in classes {list(classes_arr)!r}") from None
         if probs.ndim != 2 or probs.shape[1] != len(classes_arr):

@@ -21,38 +21,30 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from raymlops.core.config import Settings
-from raymlops.data.artifacts import dataset_artifact, files_of
-from raymlops.sketches import Profile
-from raymlops.data.schema import Schema
-from raymlops.data.sources import DataUnusableError, read_dataset, resolve_source
-from raymlops.core.errors import InvalidInputError, RaymlopsError
-from raymlops.metadata import Artifact, Context, MetadataAPI
+import pandas as pd
 
-__all__ = ["DataPipeline", "PipelineResult", "reading", "SPLITS"]
+from raymlops.artifacts import BlobStore, dumps_model, files_of, sha256_file, sha256_paths
+from raymlops.core import runtime
+from raymlops.core.config import Settings
+from raymlops.core.errors import InvalidInputError
+from raymlops.data.artifacts import dataset_artifact
+from raymlops.data.augment import AUGMENTED_COLUMN, smote
+from raymlops.data.errors import DataUnusableError, reading
+from raymlops.data.features import build_feature_transform
+from raymlops.data.ingest import ingest_sklearn
+from raymlops.data.label_quality import find_label_issues, out_of_fold_probabilities, prune, relabel_queue
+from raymlops.data.ray_ops import infer_schema_dataset, ray_map, split_dataset, validate_dataset
+from raymlops.data.schema import Schema
+from raymlops.data.sources import peek_columns, read_dataset, resolve_source
+from raymlops.metadata import Artifact, Context, MetadataAPI, connect
+from raymlops.sketches import Profile
+
+__all__ = ["SPLITS", "DataPipeline", "PipelineResult", "reading"]
 
 SPLITS = ("train", "validation", "test")
-
-
-@contextmanager
-def reading(what: str) -> Iterator[None]:
-    """Turn a reader failure deep inside Ray Data into one clear unusable-input error."""
-    try:
-        yield
-    except RaymlopsError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - Ray wraps reader errors in its own types
-        cause = getattr(exc, "cause", None) or exc
-        if isinstance(cause, RaymlopsError):
-            raise cause from None
-        text = str(cause).strip().splitlines()
-        first = next((line for line in text if line.strip() and "Traceback" not in line), type(cause).__name__)
-        raise DataUnusableError(f"cannot read {what}: {first.strip()[:300]}") from None
 
 
 def _columns_of(schema: Schema) -> list[dict[str, Any]]:
@@ -69,6 +61,7 @@ class PipelineResult:
     label_issues: int = 0
     augmented: dict[str, int] = field(default_factory=dict)
     features: dict[str, Any] = field(default_factory=dict)
+    excluded: list[dict[str, str]] = field(default_factory=list)
     out_dir: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +72,7 @@ class PipelineResult:
             "label_issues": self.label_issues,
             "augmented": self.augmented,
             "features": self.features,
+            "excluded_columns": self.excluded,
             "artifacts": {k: {"id": a.id, "type": a.type, "uri": a.uri, "sha256": a.sha256} for k, a in self.artifacts.items()},
         }
 
@@ -101,8 +95,6 @@ class DataPipeline:
         run_name: str | None = None,
         out_dir: str | None = None,
     ):
-        from raymlops.metadata import connect
-
         self.settings = settings or Settings.resolve()
         self.store = store or connect(self.settings)
         self.run_name = run_name or "data-" + dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -117,12 +109,8 @@ class DataPipeline:
     # ------------------------------------------------------------------ 1. ingest
     def ingest(self, data: Any, *, format: str | None = None) -> Artifact:
         """Record the raw data as a ``Dataset`` artifact (hash of its files)."""
-        import pandas as pd
-
         src = resolve_source(data, format=format)
         if src.kind == "sklearn":
-            from raymlops.data.ingest import ingest_sklearn
-
             return ingest_sklearn(src.uri[len("sklearn://") :], settings=self.settings, store=self.store)
         if src.kind == "pandas":
             assert isinstance(data, pd.DataFrame)
@@ -136,8 +124,6 @@ class DataPipeline:
             with self.store.run_execution("Ingest", name=art.name, contexts=[self.context]) as step:
                 step.add_output(art, role="raw")
             return art
-        from raymlops.data.artifacts import sha256_path, sha256_paths
-
         art = Artifact(
             type="Dataset",
             uri=f"file://{uri}",
@@ -145,10 +131,7 @@ class DataPipeline:
             name=os.path.basename(uri.rstrip("/")),
             properties={"format": src.format or "parquet", "files": len(paths)},
         )
-        # the same bytes recorded earlier, also by a step that wrote them (dataset_artifact hashes
-        # a single file as the file's own sha256), so lineage continues through this file
-        hashes = {art.sha256, sha256_path(uri)} if os.path.exists(uri) else {art.sha256}
-        same = [a for a in self.store.get_artifacts(type="Dataset", uri=art.uri) if a.sha256 in hashes]
+        same = [a for a in self.store.get_artifacts(type="Dataset", uri=art.uri) if a.sha256 == art.sha256]
         with self.store.run_execution("Ingest", name=art.name, contexts=[self.context]) as step:
             if same:
                 art = same[-1]
@@ -157,8 +140,6 @@ class DataPipeline:
         return art
 
     def _ray(self) -> None:
-        from raymlops.core import runtime
-
         runtime.init(self.settings)
 
     def read(self, raw: Artifact, *, strings: bool = False):
@@ -182,9 +163,6 @@ class DataPipeline:
         max_domain: int = 100,
     ) -> tuple[Schema, Artifact]:
         """Load the schema at ``schema_path`` or infer one (saved to ``save_to``)."""
-        from raymlops.data.ray_ops import infer_schema_dataset
-        from raymlops.registry.blobs import sha256_file
-
         if schema_path is not None:
             schema = Schema.load(schema_path)
             path = os.path.abspath(schema_path)
@@ -221,8 +199,6 @@ class DataPipeline:
         write_valid: bool = True,
     ) -> tuple[Any, dict[str, Artifact]]:
         """Quarantine bad rows, keep valid ones, profile them; returns the outcome and artifacts."""
-        from raymlops.data.ray_ops import validate_dataset
-
         q_path = os.path.abspath(quarantine_path or self.path("quarantine.parquet"))
         valid_dir = self.path("valid") if write_valid else None
         with self.store.run_execution("Validate", inputs={"data": raw, "schema": schema_art}, contexts=[self.context]) as step:
@@ -268,8 +244,6 @@ class DataPipeline:
         salt: str = "",
     ) -> tuple[dict[str, int], dict[str, Artifact]]:
         """Deterministic train/validation/test split of the valid rows."""
-        from raymlops.data.ray_ops import split_dataset
-
         dirs = {name: self.path("splits", name) for name in SPLITS}
         with self.store.run_execution(
             "Split",
@@ -290,8 +264,6 @@ class DataPipeline:
 
     def load(self, art: Artifact):
         """A recorded Parquet dataset (file or folder) as a pandas DataFrame."""
-        import pandas as pd
-
         path = art.uri[len("file://") :]
         files = files_of(path)
         if not files:
@@ -310,10 +282,6 @@ class DataPipeline:
         action: str = "report",
     ) -> tuple[Any, dict[str, Artifact]]:
         """Find label issues in the training split; ``action`` is report, prune or queue."""
-        from raymlops.data import label_quality as lq
-        from raymlops.data.features import build_feature_transform
-        from raymlops.data.ray_ops import ray_map
-
         if action not in ("report", "prune", "queue"):
             raise InvalidInputError(f"label issue action {action!r}: use report, prune or queue")
         df = self.load(train)
@@ -325,8 +293,8 @@ class DataPipeline:
             transform, _ = build_feature_transform(df, target=target, exclude=exclude, seed=seed)
             X = transform.transform(df)
             self._ray()
-            probs = lq.out_of_fold_probabilities(X, df[target].to_numpy(), n_folds=n_folds, seed=seed, map_fn=ray_map)
-            issues = lq.find_label_issues(df[target].to_numpy(), probs)
+            probs = out_of_fold_probabilities(X, df[target].to_numpy(), n_folds=n_folds, seed=seed, map_fn=ray_map)
+            issues = find_label_issues(df[target].to_numpy(), probs)
             path = self.path("label_issues.parquet")
             issues.to_parquet(path, index=False)
             step.set_property("issues", len(issues))
@@ -336,7 +304,7 @@ class DataPipeline:
                 )
             }
             if action == "prune" and len(issues):
-                kept = lq.prune(df, issues)
+                kept = prune(df, issues)
                 d = self.path("train_pruned", "part-0.parquet")
                 kept.to_parquet(d, index=False)
                 out["train"] = step.add_output(
@@ -344,7 +312,7 @@ class DataPipeline:
                     role="train",
                 )
             elif action == "queue":
-                q = lq.relabel_queue(df, issues, self.path("relabel_queue.csv"))
+                q = relabel_queue(df, issues, self.path("relabel_queue.csv"))
                 out["relabel_queue"] = step.add_output(
                     dataset_artifact(str(q), type="RelabelQueue", name="relabel_queue", rows=len(issues)), role="queue"
                 )
@@ -355,8 +323,6 @@ class DataPipeline:
         self, train: Artifact, *, target: str, ratio: float = 1.0, seed: int = 0, exclude: tuple[str, ...] = ()
     ) -> tuple[dict[str, int], Artifact]:
         """SMOTE-style rebalancing of the training split; augmented rows are marked."""
-        from raymlops.data.augment import AUGMENTED_COLUMN, smote
-
         df = self.load(train)
         numeric = [c for c in df.columns if c != target and c not in exclude and df[c].dtype.kind in "fiu"]
         with self.store.run_execution(
@@ -392,9 +358,6 @@ class DataPipeline:
         seed: int = 0,
     ) -> tuple[Any, dict[str, Any], Artifact]:
         """Fit the feature transform on the training split and store it as an artifact."""
-        from raymlops.data.features import build_feature_transform
-        from raymlops.registry import BlobStore, dumps_model
-
         df = self.load(train)
         with self.store.run_execution(
             "FeatureTransform",
@@ -440,15 +403,15 @@ class DataPipeline:
         task: str | None = None,
         seed: int = 0,
         format: str | None = None,
-        exclude: tuple[str, ...] = (),
+        keep: tuple[str, ...] | list[str] = (),
     ) -> PipelineResult:
         """Run every step; returns the artifacts by role.
 
-        ``exclude`` names columns that are not features (a sample-weight column): kept in
-        the splits, left out of label quality, augmentation and the feature transform.
+        The schema's key and ``excluded`` columns (row ids, constants, raw timestamps:
+        :mod:`raymlops.data.schema.infer`) are data but not features: the label-quality
+        model, augmentation and the feature transform leave them out, and the result lists
+        them with why (``excluded_columns``). ``keep`` makes excluded columns features.
         """
-        from raymlops.data.sources import peek_columns
-
         res = PipelineResult(out_dir=self.out_dir)
         columns = peek_columns(data, format=format)
         if target not in columns:
@@ -466,23 +429,34 @@ class DataPipeline:
             has_classes = schema.label is not None and schema.label.classes is not None
             task = "classification" if has_classes or schema.column(target).type != "float" else "regression"
         keys = tuple(schema.key or ())
-        not_features = keys + tuple(c for c in exclude if c not in keys)
+        unknown = [c for c in keep if c not in schema.names]
+        if unknown:
+            raise InvalidInputError(f"cannot keep {unknown}: not columns of the data ({', '.join(schema.names)})")
+        not_features = {c: why for c, why in schema.not_features().items() if c not in keep and c != target}
+        res.excluded = [{"column": c, "reason": why} for c, why in not_features.items()]
+        if not [c for c in schema.names if c != target and c not in not_features]:
+            left_out = "; ".join(f"{c}: {why}" for c, why in not_features.items())
+            raise InvalidInputError(
+                f"no feature columns left: every column besides {target!r} is left out ({left_out}); "
+                "keep one as a feature with --keep-column COL"
+            )
+        excluded = tuple(not_features)
         res.splits, splits = self.split(
             arts["valid"], key=list(keys) or None, fractions=fractions, stratify=target if (stratify and task == "classification") else None
         )
         res.artifacts.update({f"split_{k_}": v for k_, v in splits.items()})
         train = splits["train"]
         if label_quality and task == "classification":
-            issues, lq_arts = self.label_quality(train, target=target, exclude=not_features, seed=seed, action=label_action)
+            issues, lq_arts = self.label_quality(train, target=target, exclude=excluded, seed=seed, action=label_action)
             res.label_issues = len(issues)
             res.artifacts.update(lq_arts)
             train = lq_arts.get("train", train)
         if augment and task == "classification":
-            res.augmented, train = self.augment(train, target=target, ratio=augment_ratio, seed=seed, exclude=not_features)
+            res.augmented, train = self.augment(train, target=target, ratio=augment_ratio, seed=seed, exclude=excluded)
             res.artifacts["train_augmented"] = train
         res.artifacts["train"] = train
         _, res.features, res.artifacts["transform"] = self.features(
-            train, target=target, select=select, k=k, task=task, exclude=not_features, seed=seed
+            train, target=target, select=select, k=k, task=task, exclude=excluded, seed=seed
         )
         _, res.artifacts["train_profile"] = self.profile_of(train, schema=schema)
         return res

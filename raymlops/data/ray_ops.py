@@ -22,10 +22,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from raymlops.sketches import Profile
-from raymlops.data.schema import Schema, SchemaBuilder
-from raymlops.data.validation import REASONS_COLUMN, KeyTracker, ValidationReport, validate_batch
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import ray  # ray.data loads on first use (Ray's lazy attribute, about 1 s), not with this module
+
 from raymlops.core.errors import InvalidInputError
+from raymlops.data.schema import Schema, SchemaBuilder
+from raymlops.data.split import (
+    assign_split,
+    assign_stratified_split,
+    class_hashes,
+    normalize_fractions,
+    stratified_cutoffs,
+)
+from raymlops.data.validation import REASONS_COLUMN, KeyTracker, ValidationReport, validate_batch
+from raymlops.sketches import Profile
 
 __all__ = [
     "ValidationOutcome",
@@ -48,8 +61,6 @@ def _fingerprint(table: Any) -> str:
 
 
 def _write_part(table: Any, folder: str, name: str) -> None:
-    import pyarrow.parquet as pq
-
     if table.num_rows == 0:
         return
     os.makedirs(folder, exist_ok=True)
@@ -180,9 +191,7 @@ def validate_dataset(
             shutil.rmtree(d)
     validator = _Validator(schema, valid_dir, q_parts, relative_accuracy)
     if schema.key:
-        from ray.data import DataContext
-
-        ctx = DataContext.get_current()
+        ctx = ray.data.DataContext.get_current()
         old = ctx.execution_options.preserve_order
         ctx.execution_options.preserve_order = True
         tracker = KeyTracker()
@@ -213,9 +222,6 @@ def validate_dataset(
 
 def _combine_parts(parts_dir: str | None, path: str, columns: list[str]) -> None:
     """Concatenate part files into one Parquet file (an empty one if there are none)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     files = sorted(glob.glob(os.path.join(parts_dir, "*.parquet"))) if parts_dir else []
     os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
     if files:
@@ -246,9 +252,7 @@ def split_dataset(
     reruns and whatever the block count. With ``stratify`` (a label column), a first
     pass collects per-class hashes so every class gets its exact share.
     """
-    from raymlops.data import split as S
-
-    frac = S.normalize_fractions(fractions)
+    frac = normalize_fractions(fractions)
     if set(frac) != set(out_dirs):
         raise InvalidInputError(f"split names {sorted(frac)} do not match output folders {sorted(out_dirs)}")
     for d in out_dirs.values():
@@ -257,21 +261,18 @@ def split_dataset(
         os.makedirs(d, exist_ok=True)
     cutoffs = None
     if stratify is not None:
-        import pandas as pd
 
         def hashes(batch):
-            return _pickled(S.class_hashes(batch.to_pandas(), label=stratify, key=key, salt=salt))
+            return _pickled(class_hashes(batch.to_pandas(), label=stratify, key=key, salt=salt))
 
-        cutoffs = S.stratified_cutoffs(pd.concat(_collect(_map(ds, hashes)), ignore_index=True), fractions=frac)
+        cutoffs = stratified_cutoffs(pd.concat(_collect(_map(ds, hashes)), ignore_index=True), fractions=frac)
 
     def write(batch):
-        import numpy as np
-
         df = batch.to_pandas()
         if cutoffs is not None:
-            names = S.assign_stratified_split(df, cutoffs, label=stratify, key=key, salt=salt)
+            names = assign_stratified_split(df, cutoffs, label=stratify, key=key, salt=salt)
         else:
-            names = S.assign_split(df, key=key, fractions=frac, salt=salt)
+            names = assign_split(df, key=key, fractions=frac, salt=salt)
         fp = _fingerprint(batch)
         counts = {}
         for split_name, folder in out_dirs.items():
@@ -292,11 +293,10 @@ def split_dataset(
 
 def ray_map(fn: Callable[..., Any], *iterables: Any, num_cpus: float = 1) -> list[Any]:
     """``map`` with every call a Ray task (results in order): folds, trials, shards."""
-    import ray
-
     task = ray.remote(num_cpus=num_cpus)(fn)
     return ray.get([task.remote(*args) for args in zip(*iterables)])
 
 
 def count_rows(ds: Any) -> int:
+    """The number of rows of a Dataset."""
     return int(ds.count())

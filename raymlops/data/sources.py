@@ -3,6 +3,8 @@ URIs, pandas DataFrames, and scikit-learn's bundled datasets (``sklearn://iris``
 
 Reading is lazy and streaming (Ray Data reads blocks as they are consumed), so data
 larger than memory flows through validation and profiling block by block.
+:func:`resolve_source` and :func:`peek_columns` work out what the data is without Ray;
+:func:`read_dataset` hands the files to the Ray Data reader (:mod:`~raymlops.data.ray_read`).
 
 Unusable input (a path that does not exist, a format we cannot tell, no rows) raises
 :class:`DataUnusableError` (exit code 2) with a message that says what to pass instead.
@@ -15,18 +17,17 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from raymlops.core.errors import InvalidInputError
+import fsspec
+import pandas as pd
+import pyarrow.parquet as pq
+from pyarrow.fs import FSSpecHandler, PyFileSystem
 
-__all__ = ["DataUnusableError", "Source", "resolve_source", "read_dataset", "peek_columns", "FORMATS"]
+from raymlops.data.bundled import SKLEARN_DATASETS, load_sklearn_frame
+from raymlops.data.errors import DataUnusableError
+from raymlops.data.files import FORMATS, csv_header, format_of, is_blank
+from raymlops.data.ray_read import from_frame, read_files
 
-FORMATS = ("csv", "parquet")
-_EXT = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".csv.gz": "csv"}
-
-
-class DataUnusableError(InvalidInputError):
-    """The data cannot be read at all (exit code 2)."""
-
-    code = "data_unusable"
+__all__ = ["FORMATS", "DataUnusableError", "Source", "peek_columns", "read_dataset", "resolve_source"]
 
 
 @dataclass(frozen=True)
@@ -43,22 +44,12 @@ class Source:
         return self.uri or ", ".join(self.paths)
 
 
-def _format_of(path: str) -> str | None:
-    low = path.lower()
-    for ext, fmt in sorted(_EXT.items(), key=lambda kv: -len(kv[0])):
-        if low.endswith(ext):
-            return fmt
-    return None
-
-
 def resolve_source(data: Any, *, format: str | None = None) -> Source:
     """Work out what ``data`` is and which reader it needs, without reading it.
 
     Raises:
         DataUnusableError: the path does not exist, matches nothing, or has an unknown format.
     """
-    import pandas as pd
-
     if format is not None and format not in FORMATS:
         raise DataUnusableError(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
     if isinstance(data, pd.DataFrame):
@@ -69,8 +60,6 @@ def resolve_source(data: Any, *, format: str | None = None) -> Source:
         )
     text = os.fspath(data)
     if text.startswith("sklearn://"):
-        from raymlops.data.ingest import SKLEARN_DATASETS
-
         name = text[len("sklearn://") :].removeprefix("load_")
         if name not in SKLEARN_DATASETS:
             raise DataUnusableError(
@@ -81,9 +70,6 @@ def resolve_source(data: Any, *, format: str | None = None) -> Source:
     filesystem = None
     scheme, sep, rest = text.partition("://")
     if sep and scheme != "file":
-        import fsspec
-        from pyarrow.fs import FSSpecHandler, PyFileSystem
-
         try:
             fs, root = fsspec.core.url_to_fs(text)
         except (ImportError, ValueError) as exc:
@@ -113,7 +99,7 @@ def resolve_source(data: Any, *, format: str | None = None) -> Source:
         else:
             raise DataUnusableError(f"{text} does not exist; pass a CSV or Parquet file, a folder of them or a glob")
     if format is None:
-        found = {_format_of(p) for p in matches} - {None}
+        found = {format_of(p) for p in matches} - {None}
         if len(found) != 1:
             exts = sorted({os.path.splitext(p)[1] or "(none)" for p in matches})
             raise DataUnusableError(
@@ -121,24 +107,20 @@ def resolve_source(data: Any, *, format: str | None = None) -> Source:
                 "use .csv or .parquet files or pass --format csv|parquet"
             )
         format = found.pop()
-    matches = [p for p in matches if _format_of(p) in (format, None)]
+    matches = [p for p in matches if format_of(p) in (format, None)]
     if not matches:
         raise DataUnusableError(f"{text} holds no {format} files")
-    if filesystem is None and all(_is_blank(p) for p in matches):
+    if filesystem is None and all(is_blank(p) for p in matches):
         raise DataUnusableError(f"{text} is empty: there is no header and no rows to read")
     return Source(kind="file", format=format, paths=tuple(matches), uri=text, filesystem=filesystem)
 
 
 def peek_columns(data: Any, *, format: str | None = None) -> list[str]:
     """The column names of ``data``, from the first file's header or schema only (no Ray)."""
-    import pyarrow.parquet as pq
-
     src = resolve_source(data, format=format)
     if src.kind == "pandas":
         return [str(c) for c in data.columns]
     if src.kind == "sklearn":
-        from raymlops.data.ingest import load_sklearn_frame
-
         return list(load_sklearn_frame(src.uri[len("sklearn://") :]).columns)
     first = src.paths[0]
     try:
@@ -147,65 +129,16 @@ def peek_columns(data: Any, *, format: str | None = None) -> list[str]:
                 with src.filesystem.open_input_file(first) as f:
                     return list(pq.read_schema(f).names)
             return list(pq.read_schema(first).names)
-        return _csv_header(first, src.filesystem)
+        return csv_header(first, src.filesystem)
     except (OSError, ValueError) as exc:
         raise DataUnusableError(f"cannot read {first}: {str(exc).splitlines()[0]}") from None
-
-
-def _is_blank(path: str) -> bool:
-    """An empty file, or one with only whitespace."""
-    size = os.path.getsize(path)
-    if size > 64:
-        return False
-    with open(path, "rb") as f:
-        return not f.read().strip()
-
-
-class _FileReader:
-    """A Ray Data UDF: reads the files named in a batch, yielding bounded row batches.
-
-    Each file streams in record batches (Parquet row groups, CSV blocks), so one
-    task never holds more than ``batch_rows`` rows of input, whatever the file size,
-    and the steps fused after it (validation, profiling) run batch by batch.
-    """
-
-    def __init__(self, fmt: str, strings: bool, filesystem: Any, batch_rows: int):
-        self.fmt = fmt
-        self.strings = strings
-        self.filesystem = filesystem
-        self.batch_rows = batch_rows
-
-    def _open(self, path: str):
-        import pyarrow as pa
-
-        if self.filesystem is not None:
-            return self.filesystem.open_input_file(path)
-        return pa.input_stream(path) if self.fmt == "csv" else pa.OSFile(path)
-
-    def __call__(self, batch: Any):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-        from pyarrow import csv
-
-        for path in batch.column("path").to_pylist():
-            with self._open(path) as f:
-                if self.fmt == "parquet":
-                    batches = pq.ParquetFile(f).iter_batches(batch_size=self.batch_rows)
-                else:
-                    convert = _all_strings(path, self.filesystem) if self.strings else csv.ConvertOptions()
-                    batches = csv.open_csv(f, read_options=csv.ReadOptions(block_size=16 << 20), convert_options=convert)
-                for rb in batches:
-                    if rb.num_rows:
-                        yield pa.Table.from_batches([rb])
 
 
 def read_dataset(data: Any, *, format: str | None = None, strings: bool = False, batch_rows: int = 262_144):
     """Read ``data`` as a lazy, streaming ``ray.data.Dataset``.
 
     Files are read by one task per file, in record batches of at most ``batch_rows``
-    rows; steps mapped over the dataset fuse into the same tasks. (Ray Data's own
-    ``read_parquet`` lists files in a separate task and groups files into blocks; on
-    two cores that costs about as much as validating 5M rows.)
+    rows; steps mapped over the dataset fuse into the same tasks.
 
     Args:
         data: a path, folder, glob, fsspec URI, ``sklearn://NAME`` or a DataFrame.
@@ -217,45 +150,10 @@ def read_dataset(data: Any, *, format: str | None = None, strings: bool = False,
     Returns:
         ``(dataset, source)``.
     """
-    import ray.data
-
     src = resolve_source(data, format=format)
     if src.kind == "pandas":
-        return ray.data.from_pandas(data), src
+        return from_frame(data), src
     if src.kind == "sklearn":
-        from raymlops.data.ingest import load_sklearn_frame
-
-        return ray.data.from_pandas(load_sklearn_frame(src.uri[len("sklearn://") :])), src
-    files = ray.data.from_items([{"path": p} for p in src.paths], override_num_blocks=len(src.paths))
-    reader = _FileReader(src.format or "parquet", strings, src.filesystem, batch_rows)
-    return files.map_batches(reader, batch_format="pyarrow", batch_size=1), src
-
-
-def _all_strings(first_path: str, filesystem: Any):
-    """CSV convert options that read every column of the header as a string."""
-    import pyarrow as pa
-    from pyarrow import csv
-
-    names = _csv_header(first_path, filesystem)
-    # only an empty field is null: "nan", "NA" or "null" reach validation as written
-    return csv.ConvertOptions(
-        column_types={n: pa.string() for n in names}, strings_can_be_null=True, null_values=[""]
-    )
-
-
-def _csv_header(first_path: str, filesystem: Any) -> list[str]:
-    """The column names in a CSV file's header, in order."""
-    import pyarrow as pa
-    from pyarrow import csv
-
-    opener = filesystem.open_input_stream if filesystem is not None else None
-    try:
-        if opener is not None:
-            stream = opener(first_path)
-        else:
-            stream = pa.input_stream(first_path)  # handles .gz too
-        with stream:
-            reader = csv.open_csv(stream)
-            return list(reader.schema.names)
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise DataUnusableError(f"cannot read the header of {first_path}: {str(exc).splitlines()[0]}") from None
+        return from_frame(load_sklearn_frame(src.uri[len("sklearn://") :])), src
+    ds = read_files(src.paths, src.format or "parquet", strings=strings, filesystem=src.filesystem, batch_rows=batch_rows)
+    return ds, src

@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from raymlops.core.errors import InvalidInputError
+from raymlops.core.values import py
 
 __all__ = [
     "DEFAULT_FRACTIONS",
@@ -367,7 +368,7 @@ class StratifiedCutoffs:
         return {
             "names": list(self.names),
             "classes": [
-                {"label": _py(c), "thresholds": list(t), "counts": list(self.counts.get(c, ()))}
+                {"label": py(c), "thresholds": list(t), "counts": list(self.counts.get(c, ()))}
                 for c, t in self.thresholds.items()
             ],
         }
@@ -381,10 +382,6 @@ class StratifiedCutoffs:
             thresholds={c["label"]: tuple(int(t) for t in c["thresholds"]) for c in classes},
             counts={c["label"]: tuple(int(n) for n in c.get("counts", ())) for c in classes},
         )
-
-
-def _py(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def stratified_cutoffs(
@@ -436,8 +433,8 @@ def stratified_cutoffs(
         cuts = tuple(int(h[e]) if e < n else _TWO_64 for e in ends[:-1])
         # rows with a hash equal to a threshold share its split, so count from the hashes
         bounds = [0] + [int(np.searchsorted(h, np.uint64(t), side="left")) if t < _TWO_64 else n for t in cuts] + [n]
-        thresholds[_py(label)] = cuts
-        counts[_py(label)] = tuple(int(b - a) for a, b in zip(bounds[:-1], bounds[1:]))
+        thresholds[py(label)] = cuts
+        counts[py(label)] = tuple(int(b - a) for a, b in zip(bounds[:-1], bounds[1:]))
     return StratifiedCutoffs(names=tuple(fr), thresholds=thresholds, counts=counts)
 
 
@@ -473,7 +470,7 @@ def assign_stratified_split(
     codes, uniques = pd.factorize(labels, sort=False)
     idx = np.zeros(len(batch), dtype=np.int64)
     for code, cls in enumerate(uniques):
-        cls = _py(cls)
+        cls = py(cls)
         if cls not in cutoffs.thresholds:
             raise InvalidInputError(
                 f"class {cls!r} of column {label!r} is not in the stratified cutoffs: compute them with "

@@ -19,8 +19,12 @@ from __future__ import annotations
 import threading
 
 from raymlops.core.config import Settings
-from raymlops.metadata.lineage import parse_node_id
-from raymlops.metadata.store import MetadataAPI, MetadataStore
+from raymlops.core.runtime import in_ray_worker
+from raymlops.metadata.api import MetadataAPI, StepRecorder
+from raymlops.metadata.extensions import StoreExtension
+from raymlops.metadata.lineage import node_key, parse_node_id
+from raymlops.metadata.remote import RemoteMetadataStore, RemoteService
+from raymlops.metadata.store import MetadataStore
 from raymlops.metadata.types import (
     ARTIFACT_STATES,
     EXECUTION_STATES,
@@ -39,9 +43,14 @@ __all__ = [
     "LineageGraph",
     "MetadataAPI",
     "MetadataStore",
+    "RemoteMetadataStore",
+    "RemoteService",
+    "StepRecorder",
+    "StoreExtension",
     "ARTIFACT_STATES",
     "EXECUTION_STATES",
     "connect",
+    "node_key",
     "parse_node_id",
 ]
 
@@ -55,8 +64,6 @@ def connect(settings: Settings | None = None) -> MetadataAPI:
     Inside a Ray task or actor with the default SQLite store, calls go to the store
     actor on the head node, so lineage can be recorded from any node.
     """
-    from raymlops.metadata.remote import RemoteMetadataStore, in_ray_worker
-
     settings = settings or Settings.resolve()
     if settings.is_sqlite and in_ray_worker():
         return RemoteMetadataStore(settings)

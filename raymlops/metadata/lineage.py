@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 
 from raymlops.core.errors import InvalidInputError
 
-__all__ = ["NodeId", "Edge", "traverse", "DIRECTIONS", "parse_node_id", "node_key"]
+__all__ = ["DIRECTIONS", "Edge", "NodeId", "node_key", "parse_node_id", "traverse", "traverse_both"]
 
 NodeId = tuple[str, int]
 Edge = tuple[NodeId, NodeId, str]
@@ -73,11 +73,7 @@ def traverse(
     if hops < 0:
         raise InvalidInputError(f"invalid hop limit {hops}: use 0 or more")
     if direction == "both":
-        d_up, e_up = traverse(starts, "up", hops, expand)
-        d_down, e_down = traverse(starts, "down", hops, expand)
-        for node, d in d_down.items():
-            d_up[node] = min(d, d_up.get(node, d))
-        return d_up, e_up | e_down
+        return traverse_both(starts, hops, lambda up, down: (expand(up, "up") if up else [], expand(down, "down") if down else []))
 
     dist: dict[NodeId, int] = {node: 0 for node in starts}
     used: set[Edge] = set()
@@ -93,4 +89,48 @@ def traverse(
                 dist[other] = h
                 nxt.add(other)
         frontier = nxt
+    return dist, used
+
+
+def traverse_both(
+    starts: Iterable[NodeId],
+    hops: int,
+    expand_both: Callable[[set[NodeId], set[NodeId]], tuple[Iterable[Edge], Iterable[Edge]]],
+) -> tuple[dict[NodeId, int], set[Edge]]:
+    """``both`` in one walk: the up and the down frontiers advance together, hop by hop.
+
+    The result equals the union of the ``up`` and ``down`` walks (a node's distance is the
+    smaller of the two), but each hop asks ``expand_both(up_frontier, down_frontier)`` once,
+    so a store answers both directions of a hop with one query.
+
+    Example:
+        >>> edges = {(("artifact", 1), ("execution", 1), "INPUT"), (("execution", 1), ("artifact", 2), "OUTPUT")}
+        >>> def both(up, down):
+        ...     return [e for e in edges if e[1] in up], [e for e in edges if e[0] in down]
+        >>> dist, _ = traverse_both([("execution", 1)], 1, both)
+        >>> sorted(dist.items())
+        [(('artifact', 1), 1), (('artifact', 2), 1), (('execution', 1), 0)]
+    """
+    if hops < 0:
+        raise InvalidInputError(f"invalid hop limit {hops}: use 0 or more")
+    start = list(starts)
+    seen = {"up": {node: 0 for node in start}, "down": {node: 0 for node in start}}
+    frontier = {"up": set(start), "down": set(start)}
+    used: set[Edge] = set()
+    for h in range(1, hops + 1):
+        if not frontier["up"] and not frontier["down"]:
+            break
+        found = dict(zip(("up", "down"), expand_both(frontier["up"], frontier["down"])))
+        for direction, edges in found.items():
+            nxt: set[NodeId] = set()
+            for edge in edges:
+                used.add(edge)
+                other = edge[0] if direction == "up" else edge[1]
+                if other not in seen[direction]:
+                    seen[direction][other] = h
+                    nxt.add(other)
+            frontier[direction] = nxt
+    dist = dict(seen["up"])
+    for node, d in seen["down"].items():
+        dist[node] = min(d, dist.get(node, d))
     return dist, used

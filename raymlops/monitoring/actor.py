@@ -15,14 +15,19 @@ restores from that checkpoint.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import time
 from typing import Any
 
+from ray.util import metrics
+
 from raymlops.core.config import Settings
-from raymlops.monitoring.live import DriftMonitor
+from raymlops.core.runtime import detached_actor, service_name
+from raymlops.core.service import ClockedService
+from raymlops.metadata import Context, Execution, connect
+from raymlops.monitoring.live import DriftMonitor, load_reference
+from raymlops.registry import ModelRegistry
 
 __all__ = ["MonitorActor", "get_monitor", "monitor_name", "DEFAULT_CONFIG"]
 
@@ -31,12 +36,10 @@ log = logging.getLogger("raymlops")
 
 
 def monitor_name(settings: Settings, model: str) -> str:
-    from raymlops.core.runtime import service_name
-
     return service_name(settings, "monitor", model)
 
 
-class MonitorActor:
+class MonitorActor(ClockedService):
     """The actor's implementation (wrapped with ``ray.remote`` by :func:`get_monitor`).
 
     Args:
@@ -58,39 +61,29 @@ class MonitorActor:
     ):
         self.settings = Settings(**settings)
         self.model = model
-        self.tick_s, self.checkpoint_s = tick_s, checkpoint_s
-        self.path = os.path.join(str(self.settings.home), "monitoring", f"{model}.json")
+        self.checkpoint_s = checkpoint_s
+        path = os.path.join(str(self.settings.home), "monitoring", f"{model}.json")
+        super().__init__(name=f"drift monitor {model}", checkpoint_path=path, tick_s=tick_s)
         self.restored_from: str | None = None
         self.monitor: DriftMonitor | None = None
-        if os.path.exists(self.path):
+        saved = self.restore()
+        if saved is not None:
             try:
-                with open(self.path) as f:
-                    self.monitor = DriftMonitor.from_dict(json.load(f))
-                self.restored_from = self.path
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("drift monitor %s: checkpoint %s unreadable (%s); starting empty", model, self.path, exc)
+                self.monitor = DriftMonitor.from_dict(saved)
+                self.restored_from = path
+            except (ValueError, KeyError) as exc:
+                log.warning("drift monitor %s: checkpoint %s unusable (%s); starting empty", model, path, exc)
         if self.monitor is None:
             self.monitor = DriftMonitor(model, **{**DEFAULT_CONFIG, **(config or {})})
         self.started = time.time()
         self.dirty = False
-        self.last_checkpoint = 0.0
         self.received = 0
-        self._loop: asyncio.Task | None = None
         self._gauges: dict[str, Any] | None = None
         self._refs_tried: set[int] = set(self.monitor.references)
 
     # ------------------------------------------------------------------ plumbing
-    def _ensure_loop(self) -> None:
-        if self._loop is None or self._loop.done():
-            self._loop = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick_s)
-            try:
-                await self._tick()
-            except Exception:  # noqa: BLE001 - the clock must keep ticking
-                log.exception("drift monitor %s: tick failed", self.model)
+    async def on_tick(self) -> None:
+        await self._tick()
 
     async def _tick(self, now: float | None = None) -> list[dict[str, Any]]:
         closed = await asyncio.to_thread(self.monitor.close_due, now)
@@ -105,18 +98,10 @@ class MonitorActor:
         return closed
 
     def _checkpoint(self) -> None:
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        tmp = f"{self.path}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.monitor.to_dict(), f, allow_nan=False, default=str)
-        os.replace(tmp, self.path)
+        self.save_checkpoint(self.monitor.to_dict(), allow_nan=False)
         self.dirty = False
-        self.last_checkpoint = time.time()
 
     def _record(self, alerts: list[Any]) -> None:
-        from raymlops.metadata import Context, Execution, connect
-        from raymlops.registry import ModelRegistry
-
         store = connect(self.settings)
         reg = ModelRegistry.connect(self.settings)
         for a in alerts:
@@ -138,10 +123,6 @@ class MonitorActor:
             )
 
     def _export(self, closed: list[dict[str, Any]]) -> None:
-        try:
-            from ray.util import metrics
-        except ImportError:  # pragma: no cover
-            return
         if self._gauges is None:
             keys = ("model", "version", "feature", "test")
             self._gauges = {
@@ -166,9 +147,7 @@ class MonitorActor:
         self._refs_tried.add(version)
 
         def load() -> Any:
-            from raymlops.registry import ModelRegistry
-
-            return ModelRegistry.connect(self.settings).reference_profile(f"{self.model}@{version}")
+            return load_reference(ModelRegistry.connect(self.settings), f"{self.model}@{version}")
 
         try:
             prof = await asyncio.to_thread(load)
@@ -179,12 +158,12 @@ class MonitorActor:
 
     # ------------------------------------------------------------------ API
     async def ping(self) -> dict[str, Any]:
-        self._ensure_loop()
+        self.ensure_clock()
         return {"restored_from": self.restored_from, "started": self.started}
 
     async def ingest(self, version: int, windows: list[tuple[int, Any]]) -> None:
         """A replica's flush: ``[(window, Profile), ...]`` of ``version``."""
-        self._ensure_loop()
+        self.ensure_clock()
         await self._reference(int(version))
         for window, profile in windows:
             self.monitor.ingest(int(version), int(window), profile)
@@ -193,21 +172,21 @@ class MonitorActor:
 
     async def feedback(self, version: int, errors: list[float]) -> None:
         """Prediction errors of ``version`` from feedback labels (concept drift)."""
-        self._ensure_loop()
+        self.ensure_clock()
         self.monitor.feedback(int(version), errors)
         self.dirty = True
 
     async def drift_flag(self, version: int) -> bool | None:
-        self._ensure_loop()
+        self.ensure_clock()
         return self.monitor.drift_flag(int(version))
 
     async def tick(self, now: float | None = None) -> list[dict[str, Any]]:
         """Close due windows now (``now`` may be in the future: tests, drills)."""
-        self._ensure_loop()
+        self.ensure_clock()
         return await self._tick(now)
 
     async def status(self) -> dict[str, Any]:
-        self._ensure_loop()
+        self.ensure_clock()
         out = self.monitor.status()
         out["restored_from"] = self.restored_from
         out["rows_received_since_start"] = self.received
@@ -216,8 +195,6 @@ class MonitorActor:
 
 def get_monitor(settings: Settings, model: str, *, config: dict[str, Any] | None = None, create: bool = True):
     """The monitor actor of ``model`` (created, detached, if missing and ``create``)."""
-    from raymlops.core.runtime import detached_actor
-
     return detached_actor(
         MonitorActor, monitor_name(settings, model), settings.model_dump(), model, config, create=create, max_task_retries=-1
     )

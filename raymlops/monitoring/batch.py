@@ -21,10 +21,20 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from raymlops.sketches import Profile
-from raymlops.data.sources import DataUnusableError, resolve_source
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyarrow import csv
+
+from raymlops.core import runtime
 from raymlops.core.errors import InvalidInputError
-from raymlops.monitoring.presets import PRESETS, DriftReport, _columns_of, judge_column
+from raymlops.data.ingest import load_sklearn_frame
+from raymlops.data.pipeline import reading
+from raymlops.data.ray_ops import profile_dataset
+from raymlops.data.sources import DataUnusableError, read_dataset, resolve_source
+from raymlops.monitoring.judge import column_facts, columns_of, judge_column
+from raymlops.monitoring.presets import PRESETS
+from raymlops.monitoring.results import DriftReport
+from raymlops.sketches import Profile
 
 __all__ = ["batch_drift", "read_table", "EXACT_MAX_BYTES", "MODES"]
 
@@ -67,16 +77,10 @@ def read_table(data: Any, *, format: str | None = None) -> Any:
     Raises:
         DataUnusableError: unreadable, unknown format, or no rows.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    from pyarrow import csv
-
     src = resolve_source(data, format=format)
     if src.kind == "pandas":
         table = pa.Table.from_pandas(data, preserve_index=False)
     elif src.kind == "sklearn":
-        from raymlops.data.ingest import load_sklearn_frame
-
         table = pa.Table.from_pandas(load_sklearn_frame(src.uri[len("sklearn://") :]), preserve_index=False)
     else:
         parts = []
@@ -104,11 +108,6 @@ def read_table(data: Any, *, format: str | None = None) -> Any:
 
 
 def _profile(data: Any, settings: Any, format: str | None) -> Profile:
-    from raymlops.core import runtime
-    from raymlops.data.pipeline import reading
-    from raymlops.data.ray_ops import profile_dataset
-    from raymlops.data.sources import read_dataset
-
     runtime.init(settings)
     with reading(str(data) if not hasattr(data, "columns") else "the DataFrame"):
         ds, _ = read_dataset(data, format=format)
@@ -161,8 +160,8 @@ def batch_drift(
         else:
             sides.append(_profile(data, settings, format))
     ref, cur = sides
-    ref_cols, ref_get = _columns_of(ref)
-    cur_cols, cur_get = _columns_of(cur)
+    ref_cols, ref_get = columns_of(ref)
+    cur_cols, cur_get = columns_of(cur)
     if columns is None:
         names = [c for c in ref_cols if c in set(cur_cols)]
     else:
@@ -177,7 +176,12 @@ def batch_drift(
 
     def one(name: str):
         thr = thresholds.get(name) if isinstance(thresholds, Mapping) else thresholds
-        return judge_column(name, ref_get(name), cur_get(name), preset=preset, threshold=thr, relative_accuracy=accuracy)
+        ref_side, cur_side = ref_get(name), cur_get(name)
+        values, column_type = column_facts(ref, cur, name, ref_side, cur_side)
+        return judge_column(
+            name, ref_side, cur_side, preset=preset, threshold=thr, relative_accuracy=accuracy,
+            values=values, column_type=column_type,
+        )  # fmt: skip
 
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
         results = list(pool.map(one, names))

@@ -61,22 +61,25 @@ STATE_FORMAT = "raymlops.concept_drift/1"
 """The ``format`` of :meth:`ConceptDriftMonitor.to_dict` output."""
 
 
-def _adwin(**params: Any) -> Any:
-    from river.drift import ADWIN
+def _river() -> Any:
+    """river's drift module, imported on first use: it takes about 1.5 s to import, and model
+    servers and the CLI import this module without ever creating a detector."""
+    import river.drift  # heavy (about 1.5 s): only a monitor with feedback needs it
+    import river.drift.binary  # noqa: F401 - DDM lives here
 
-    return ADWIN(**params)
+    return river
+
+
+def _adwin(**params: Any) -> Any:
+    return _river().drift.ADWIN(**params)
 
 
 def _ddm(**params: Any) -> Any:
-    from river.drift.binary import DDM
-
-    return DDM(**params)
+    return _river().drift.binary.DDM(**params)
 
 
 def _page_hinkley(**params: Any) -> Any:
-    from river.drift import PageHinkley
-
-    return PageHinkley(**params)
+    return _river().drift.PageHinkley(**params)
 
 
 DETECTORS = {"adwin": _adwin, "ddm": _ddm, "page_hinkley": _page_hinkley}
@@ -90,12 +93,6 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
 """Parameters used unless given (river's defaults for the rest; module docstring)."""
 
 _BINARY = {"ddm"}  # detectors that take 0/1 errors only
-
-
-def _river_version() -> str:
-    import river
-
-    return str(river.__version__)
 
 
 class ConceptDriftMonitor:
@@ -234,7 +231,7 @@ class ConceptDriftMonitor:
             "warning_detected": self._warning,
             "error_sum": self._sum,
             "errors_since_detection": self._since,
-            "river_version": _river_version(),
+            "river_version": str(_river().__version__),
             "state": base64.b64encode(pickle.dumps(self._detector, protocol=4)).decode("ascii"),
         }
 
@@ -269,8 +266,8 @@ class ConceptDriftMonitor:
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(f"invalid saved concept-drift monitor ({exc!r}); pass to_dict() output") from None
         problem = None
-        if version != _river_version():
-            problem = f"it was saved with river {version}, this is river {_river_version()}"
+        if version != str(_river().__version__):
+            problem = f"it was saved with river {version}, this is river {str(_river().__version__)}"
         else:
             try:
                 detector = pickle.loads(base64.b64decode(state))

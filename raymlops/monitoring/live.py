@@ -1,6 +1,6 @@
 """Live drift monitoring, the pure part: replica-side sketching and the windowed monitor.
 
-Two plain classes, wrapped by Ray shells elsewhere (:mod:`raymlops.serving.server` and
+Two plain classes, wrapped by Ray shells elsewhere (:mod:`raymlops.serving.server_deployment` and
 :mod:`raymlops.monitoring.actor`):
 
 * :class:`ReplicaSketcher` runs in every model-server replica. ``observe`` only appends
@@ -14,7 +14,7 @@ Two plain classes, wrapped by Ray shells elsewhere (:mod:`raymlops.serving.serve
   closed ones, the reference profile (the training data's, with the model's predictions
   on it as column ``prediction``) and one concept-drift detector. A window closes
   ``grace_s`` after its end (late flushes still land in it); closing judges the window's
-  input features with :func:`~raymlops.monitoring.presets.judge` (dataset drift = share of
+  input features with :func:`~raymlops.monitoring.judge.judge` (dataset drift = share of
   drifted features) and the prediction column on its own, then the merged horizon.
   Every change of an alert (a feature, the prediction, the dataset, concept drift; per
   version) becomes an :class:`Alert` the shell records.
@@ -43,6 +43,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from collections import deque
@@ -50,18 +51,34 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from raymlops.sketches import Profile
 from raymlops.core.errors import InvalidInputError
 from raymlops.monitoring.concept import ConceptDriftMonitor
-from raymlops.monitoring.presets import PRESETS, ColumnDrift, judge, judge_column
+from raymlops.monitoring.judge import judge, judge_column
+from raymlops.monitoring.presets import PRESETS
+from raymlops.monitoring.results import ColumnDrift
+from raymlops.sketches import Profile
 
-__all__ = ["ReplicaSketcher", "DriftMonitor", "Alert", "PREDICTION", "reference_profile", "STATE_FORMAT"]
+__all__ = [
+    "PREDICTION",
+    "REFERENCE_ATTACHMENT",
+    "STATE_FORMAT",
+    "Alert",
+    "DriftMonitor",
+    "ReplicaSketcher",
+    "load_reference",
+    "reference_attachment",
+    "reference_profile",
+]
 
 PREDICTION = "prediction"
 """The column holding the model's predictions in references and windows."""
 
 STATE_FORMAT = "raymlops.drift_monitor/1"
+
+REFERENCE_ATTACHMENT = "reference_profile"
+"""The name of the registry attachment that holds a version's reference profile."""
 
 
 def reference_profile(model: Any, frame: Any, *, relative_accuracy: float = 0.01) -> Profile:
@@ -71,8 +88,6 @@ def reference_profile(model: Any, frame: Any, *, relative_accuracy: float = 0.01
         model: the fitted model (it is asked to ``predict`` ``frame``).
         frame: the training inputs as served (a pandas DataFrame of the signature's columns).
     """
-    import pandas as pd
-
     if not isinstance(frame, pd.DataFrame) or frame.empty:
         raise InvalidInputError("the reference must be a non-empty pandas DataFrame of the model's input columns")
     if PREDICTION in frame.columns:
@@ -80,6 +95,26 @@ def reference_profile(model: Any, frame: Any, *, relative_accuracy: float = 0.01
     prof = Profile(relative_accuracy=relative_accuracy)
     prof.update(frame.assign(**{PREDICTION: _predictions(model.predict(frame))}))
     return prof
+
+
+def reference_attachment(model: Any, frame: Any) -> dict[str, bytes]:
+    """The registry attachment of a new version: its reference profile as JSON bytes.
+
+    Pass it to ``ModelRegistry.register(..., attachments=...)``; the monitor reads it back
+    with :func:`load_reference`.
+    """
+    prof = reference_profile(model, frame)
+    return {REFERENCE_ATTACHMENT: json.dumps(prof.to_dict(), allow_nan=False).encode()}
+
+
+def load_reference(registry: Any, ref: str) -> Profile | None:
+    """The reference profile attached to ``ref`` (a :class:`~raymlops.registry.ModelRegistry`), or None.
+
+    Raises:
+        ArtifactIntegrityError: the stored profile does not match its recorded hash.
+    """
+    data = registry.attachment(ref, REFERENCE_ATTACHMENT)
+    return None if data is None else Profile.from_dict(json.loads(data))
 
 
 def _predictions(values: Any) -> Any:
@@ -135,8 +170,6 @@ class ReplicaSketcher:
 
     def sketch(self, batches: list[tuple[int, Any, Any]]) -> list[tuple[int, Profile]]:
         """One profile per window of the taken batches (run it off the event loop)."""
-        import pandas as pd
-
         by_window: dict[int, list[Any]] = {}
         for window, frame, preds in batches:
             by_window.setdefault(window, []).append(frame.assign(**{PREDICTION: _predictions(preds)}))

@@ -1,6 +1,6 @@
 """A drift report as one self-contained HTML file, readable offline.
 
-:func:`render_html` turns a :class:`~raymlops.monitoring.presets.DriftReport` into one
+:func:`render_html` turns a :class:`~raymlops.monitoring.results.DriftReport` into one
 HTML document: a summary, the verdict table (test named with its log base and whether it
 is a distance, a divergence or a p-value test, statistic, threshold, p-value, verdict and
 why that test), and for every column a reference-vs-current histogram drawn as inline SVG.
@@ -15,7 +15,7 @@ proportions) and fold the rest into one bar.
 
 Example:
     >>> import pandas as pd
-    >>> from raymlops.monitoring.presets import judge
+    >>> from raymlops.monitoring.judge import judge
     >>> rng = np.random.default_rng(0)
     >>> ref = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(["a", "b"], 300)})
     >>> cur = pd.DataFrame({"x": rng.normal(1, 1, size=300), "c": rng.choice(["a", "b"], 300)})
@@ -36,7 +36,9 @@ import numpy as np
 from raymlops.core.errors import InvalidInputError
 from raymlops.sketches import CategoricalSketch, NumericSketch, ValueCounts, finite_values
 from raymlops.sketches import distances as st
-from raymlops.monitoring.presets import TESTS, ColumnDrift, DriftReport, _columns_of
+from raymlops.monitoring.drift_tests import TESTS
+from raymlops.monitoring.judge import columns_of
+from raymlops.monitoring.results import ColumnDrift, DriftReport
 
 __all__ = ["render_html", "HISTOGRAM_BINS", "TOP_CATEGORIES"]
 
@@ -197,7 +199,8 @@ def _svg(labels: list[str], pa: np.ndarray, pb: np.ndarray, tips: list[str], col
 def _histogram(c: ColumnDrift, ref: Any, cur: Any) -> str:
     if ref is None or cur is None:
         return '<p class="muted">no data for a histogram</p>'
-    numeric = c.kind == "numeric" and not isinstance(ref, CategoricalSketch)
+    # a numeric sketch keeps no per-category counts: draw it as numbers even when it was judged by value
+    numeric = isinstance(ref, NumericSketch) or (c.kind == "numeric" and not isinstance(ref, CategoricalSketch))
     hist = _numeric_hist(ref, cur) if numeric else _categorical_hist(ref, cur)
     if hist is None:
         return '<p class="muted">no values to draw</p>'
@@ -210,7 +213,7 @@ def _histogram(c: ColumnDrift, ref: Any, cur: Any) -> str:
 def _getter(side: Any) -> Any:
     if side is None:
         return lambda name: None
-    names, get = _columns_of(side)
+    names, get = columns_of(side)
     present = set(names)
     return lambda name: get(name) if name in present else None
 

@@ -1,4 +1,5 @@
-"""Model registry: content-addressed model artifacts, consecutive versions, aliases.
+"""Layer 3: the model registry. Content-addressed model artifacts, consecutive versions,
+aliases, attachments and verdicts, on the metadata store and the artifact store.
 
 Example:
     >>> import tempfile
@@ -14,15 +15,18 @@ Example:
 
 from __future__ import annotations
 
-from raymlops.registry.blobs import BlobStore, sha256_bytes, sha256_file
+from raymlops.artifacts import BlobStore, dumps_model, loads_model, sha256_bytes, sha256_file
 from raymlops.core.names import parse_ref, validate_alias, validate_name
-from raymlops.registry.registry import GUARDED_ALIASES, ModelRegistry, PromotionRefusedError, dumps_model, loads_model
+from raymlops.registry.registry import GUARDED_ALIASES, VERDICTS, ModelRegistry, PromotionRefusedError
 from raymlops.registry.signature import infer_signature
+from raymlops.registry.versions import ModelVersions
 
 __all__ = [
     "BlobStore",
     "GUARDED_ALIASES",
+    "VERDICTS",
     "ModelRegistry",
+    "ModelVersions",
     "PromotionRefusedError",
     "dumps_model",
     "infer_signature",

@@ -1,26 +1,37 @@
-"""The model registry: content-addressed model artifacts, versions, aliases.
+"""The model registry: content-addressed model artifacts, versions, aliases, attachments.
 
 Versions of a name are consecutive (1, 2, 3, ...) even when several processes
 register at once: the store assigns the next number inside the same transaction
 that inserts the version. Aliases (``champion``, ``challenger``, any name) point at
 versions; ``latest`` is implicit. Every alias move is kept with when, from, to and why.
+
+The registry stores opaque *attachments* with a version (named blobs: training attaches
+the drift monitor's reference profile, the monitor reads it back) and the *verdicts*
+that evaluations record; ``champion`` only moves to a version whose latest verdict is
+BLESSED. What a verdict means, and how it is reached, is training's business.
 """
 
 from __future__ import annotations
 
-import pickle
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from raymlops.artifacts import BlobStore, RemoteBlobStore, dumps_model, loads_model
+from raymlops.artifacts import connect as connect_blobs
 from raymlops.core.config import Settings
 from raymlops.core.errors import ChecksFailedError, InvalidInputError, ModelNotFoundError
-from raymlops.metadata import Artifact, MetadataAPI
 from raymlops.core.names import parse_ref, validate_alias, validate_name
+from raymlops.metadata import Artifact, MetadataAPI
+from raymlops.metadata import connect as connect_store
 from raymlops.registry.signature import infer_signature
+from raymlops.registry.versions import ModelVersions
 
-__all__ = ["ModelRegistry", "PromotionRefusedError", "GUARDED_ALIASES", "dumps_model", "loads_model"]
+__all__ = ["GUARDED_ALIASES", "VERDICTS", "ModelRegistry", "PromotionRefusedError"]
 
 GUARDED_ALIASES = ("champion",)
+"""Aliases that only move to a version whose latest verdict is BLESSED (or with force)."""
+
+VERDICTS = ("BLESSED", "NOT_BLESSED")
 
 
 class PromotionRefusedError(ChecksFailedError):
@@ -34,24 +45,6 @@ class PromotionRefusedError(ChecksFailedError):
     )
 
 
-def dumps_model(model: Any) -> bytes:
-    """Serialise a model (pickle; cloudpickle for classes defined in ``__main__``)."""
-    try:
-        data = pickle.dumps(model, protocol=5)
-        if b"__main__" not in data:
-            return data
-    except (pickle.PicklingError, AttributeError, TypeError):
-        pass
-    from ray import cloudpickle
-
-    return cloudpickle.dumps(model, protocol=5)
-
-
-def loads_model(data: bytes) -> Any:
-    """Deserialise bytes written by :func:`dumps_model` (only after their hash is checked)."""
-    return pickle.loads(data)  # noqa: S301 - callers verify the sha256 first
-
-
 class ModelRegistry:
     """Register, resolve, load and alias model versions.
 
@@ -60,22 +53,16 @@ class ModelRegistry:
         blobs: the blob store (or its remote proxy) that holds model bytes.
     """
 
-    def __init__(self, store: MetadataAPI, blobs: Any):
+    def __init__(self, store: MetadataAPI, blobs: BlobStore | RemoteBlobStore):
         self.store = store
         self.blobs = blobs
+        self.versions = store.extension(ModelVersions)
 
     @classmethod
     def connect(cls, settings: Settings | None = None) -> ModelRegistry:
         """The registry of ``settings``; through the store actor inside Ray workers."""
-        from raymlops.metadata import connect
-        from raymlops.metadata.remote import RemoteBlobStore, in_ray_worker
-        from raymlops.registry.blobs import BlobStore
-
         settings = settings or Settings.resolve()
-        store = connect(settings)
-        if settings.is_sqlite and in_ray_worker():
-            return cls(store, RemoteBlobStore(settings))
-        return cls(store, BlobStore(settings.artifacts_dir))
+        return cls(connect_store(settings), connect_blobs(settings))
 
     def register(
         self,
@@ -88,7 +75,7 @@ class ModelRegistry:
         inputs: Sequence[Artifact] = (),
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
-        reference: Any = None,
+        attachments: Mapping[str, bytes] | None = None,
     ) -> dict[str, Any]:
         """Store ``model`` as the next version of ``name``.
 
@@ -103,9 +90,8 @@ class ModelRegistry:
             inputs: artifacts the model came from, when there is no run.
             description: free text.
             metadata: extra JSON (metrics, blessing, feature transform, ...).
-            reference: the training inputs (a DataFrame of the signature's columns): their
-                profile, with the model's predictions on them, is stored with the version
-                as the drift monitor's reference (``metadata["reference_profile"]``).
+            attachments: named blobs kept with the version (e.g. the drift monitor's
+                reference profile); read them back with :meth:`attachment`.
 
         Returns:
             The version record: ``{"name", "version", "aliases", "sha256", "signature", ...}``.
@@ -123,15 +109,9 @@ class ModelRegistry:
             custom_properties={"class": f"{type(model).__module__}.{type(model).__qualname__}"},
         )
         run_id = getattr(run, "id", run)
-        if reference is not None:
-            import json
-
-            from raymlops.monitoring.live import reference_profile
-
-            prof = reference_profile(model, reference)
-            ref_sha, _ = self.blobs.put(json.dumps(prof.to_dict(), allow_nan=False).encode())
-            metadata = {**(metadata or {}), "reference_profile": {"sha256": ref_sha, "rows": prof.rows, "columns": list(prof.columns)}}
-        return self.store.create_model_version(
+        if attachments:
+            metadata = {**(metadata or {}), "attachments": self._put_attachments(attachments)}
+        return self.versions.create_model_version(
             name=name,
             artifact=artifact,
             signature=signature,
@@ -150,12 +130,12 @@ class ModelRegistry:
         """
         name, sel = parse_ref(ref)
         if sel == "latest":
-            version = self.store.latest_version(name)
+            version = self.versions.latest_version(name)
         elif isinstance(sel, int):
             version = sel
         else:
-            version = self.store.get_aliases(name).get(sel)
-        record = self.store.get_model_version(name, version) if version is not None else None
+            version = self.versions.get_aliases(name).get(sel)
+        record = self.versions.get_model_version(name, version) if version is not None else None
         if record is None:
             raise ModelNotFoundError(ref=ref)
         return record
@@ -170,39 +150,59 @@ class ModelRegistry:
         data = self.blobs.get(record["sha256"], what=f"model {record['name']}@{record['version']}")
         return loads_model(data)
 
-    def reference_profile(self, ref: str) -> Any:
-        """The drift reference (a :class:`~raymlops.sketches.Profile`) of a version, or None.
+    # ------------------------------------------------------------------ attachments
+    def _put_attachments(self, attachments: Mapping[str, bytes]) -> dict[str, dict[str, Any]]:
+        out = {}
+        for key, data in attachments.items():
+            validate_name(key, "attachment")
+            if not isinstance(data, (bytes, bytearray)):
+                raise InvalidInputError(f"attachment {key!r} must be bytes, got {type(data).__name__}")
+            sha, _ = self.blobs.put(bytes(data))
+            out[key] = {"sha256": sha, "bytes": len(data)}
+        return out
+
+    def attach(self, ref: str, attachments: Mapping[str, bytes]) -> dict[str, Any]:
+        """Add named blobs to an existing version (same keys are replaced)."""
+        rec = self.get(ref)
+        current = dict((rec.get("metadata") or {}).get("attachments") or {})
+        current.update(self._put_attachments(attachments))
+        self.versions.update_metadata(rec["name"], rec["version"], {"attachments": current})
+        return self.get(f"{rec['name']}@{rec['version']}")
+
+    def attachment(self, ref: str, key: str) -> bytes | None:
+        """The bytes attached to a version under ``key``, or None.
 
         Raises:
-            ArtifactIntegrityError: the stored profile does not match its recorded hash.
+            ArtifactIntegrityError: the stored bytes do not match their recorded hash.
         """
-        import json
-
-        from raymlops.sketches import Profile
-
         record = self.get(ref)
-        info = (record.get("metadata") or {}).get("reference_profile")
-        if not info:
+        meta = record.get("metadata") or {}
+        info = (meta.get("attachments") or {}).get(key) or meta.get(key)  # stores written before attachments
+        if not isinstance(info, Mapping) or "sha256" not in info:
             return None
-        data = self.blobs.get(info["sha256"], what=f"reference profile of {record['name']}@{record['version']}")
-        return Profile.from_dict(json.loads(data))
+        return self.blobs.get(info["sha256"], what=f"{key} of {record['name']}@{record['version']}")
 
-    def blessing(self, name: str, version: int) -> dict[str, Any] | None:
-        """The latest evaluation verdict of ``name@version`` (from its lineage), or ``None``."""
-        rec = self.get(f"{name}@{version}")
-        evals = [e.execution_id for e in self.store.get_events(artifact_id=rec["artifact_id"]) if e.type == "INPUT" and e.path == "model"]
-        done = [e for e in self.store.get_executions(ids=evals, type="Evaluate") if e.state == "COMPLETE"] if evals else []
-        for ex in sorted(done, key=lambda e: e.id, reverse=True):
-            outs = [e.artifact_id for e in self.store.get_events(execution_id=ex.id) if e.type == "OUTPUT"]
-            for art in self.store.get_artifacts(ids=outs, type="Blessing"):
-                return {
-                    "verdict": art.properties.get("verdict"),
-                    "failed": art.properties.get("failed", []),
-                    "report": art.uri,
-                    "artifact_id": art.id,
-                    "evaluated": ex.update_time,
-                }
-        return None
+    # ------------------------------------------------------------------ verdicts
+    def record_verdict(
+        self,
+        name: str,
+        version: int,
+        verdict: str,
+        *,
+        failed: Sequence[str] = (),
+        report: str | None = None,
+        artifact_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Keep an evaluation's verdict on ``name@version`` (BLESSED or NOT_BLESSED)."""
+        validate_name(name)
+        if verdict not in VERDICTS:
+            raise InvalidInputError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
+        return self.versions.record_verdict(name, version, verdict, failed=failed, report=report, artifact_id=artifact_id)
+
+    def verdict(self, name: str, version: int) -> dict[str, Any] | None:
+        """The latest verdict on ``name@version``: ``{"verdict", "failed", "report", "artifact_id", "evaluated"}``."""
+        self.get(f"{name}@{version}")
+        return self.versions.latest_verdict(name, version)
 
     def set_alias(
         self, name: str, version: int, alias: str, *, reason: str | None = None, force: bool = False
@@ -222,35 +222,35 @@ class ModelRegistry:
         self.get(f"{name}@{version}")
         forced = False
         if alias in GUARDED_ALIASES:
-            b = self.blessing(name, version)
+            b = self.verdict(name, version)
             if b is None or b["verdict"] != "BLESSED":
                 why = "it was never evaluated" if b is None else f"it is {b['verdict']} ({'; '.join(b['failed'][:3]) or 'see its evaluation'})"
                 if not force:
                     raise PromotionRefusedError(ref=f"{name}@{version}", alias=alias, why=why)
                 forced = True
                 reason = f"{reason + '; ' if reason else ''}forced: {why}"
-        return self.store.set_alias(name, alias, version, reason=reason, forced=forced)
+        return self.versions.set_alias(name, alias, version, reason=reason, forced=forced)
 
     def remove_alias(self, name: str, alias: str, *, reason: str | None = None) -> dict[str, Any]:
         validate_name(name)
         validate_alias(alias)
-        if alias not in self.store.get_aliases(name):
+        if alias not in self.versions.get_aliases(name):
             raise ModelNotFoundError(ref=f"{name}@{alias}")
-        return self.store.set_alias(name, alias, None, reason=reason)
+        return self.versions.set_alias(name, alias, None, reason=reason)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
         validate_name(name)
-        return self.store.alias_history(name, alias)
+        return self.versions.alias_history(name, alias)
 
     def versions(self, name: str | None = None) -> list[dict[str, Any]]:
         if name is not None:
             validate_name(name)
-        return self.store.list_model_versions(name)
+        return self.versions.list_model_versions(name)
 
     def list_models(self) -> list[dict[str, Any]]:
         """One row per name: latest version, number of versions and aliases."""
         out: dict[str, dict[str, Any]] = {}
-        for v in self.store.list_model_versions(None):
+        for v in self.versions.list_model_versions(None):
             row = out.setdefault(v["name"], {"name": v["name"], "latest_version": 0, "versions": 0, "aliases": {}})
             row["versions"] += 1
             row["latest_version"] = max(row["latest_version"], v["version"])

@@ -1,4 +1,4 @@
-"""The Serve application, importable as ``raymlops.serving.app:build_app``.
+"""The app builder: the Serve application, importable as ``raymlops.serving.app:build_app``.
 
 ``serve run raymlops.serving.app:build_app models=iris@champion``, a Serve config file
 (``cluster/serve.yaml``), a KubeRay RayService (``cluster/kuberay/rayservice.yaml``) and
@@ -11,23 +11,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from raymlops.core.config import Settings
+import ray
+from ray import serve
 
-__all__ = ["build_app", "deploy", "INGRESS_APP"]
+from raymlops.core import runtime
+from raymlops.core.config import Settings
+from raymlops.serving.controller_actor import get_controller
+from raymlops.serving.ingress_deployment import Ingress
+
+__all__ = ["INGRESS_APP", "build_app", "deploy", "shutdown"]
 
 INGRESS_APP = "raymlops"
 
 
-def build_app(args: Mapping[str, Any] | None = None):
+def build_app(args: Mapping[str, Any] | None = None) -> Any:
     """Build the ingress application (Serve's application builder).
 
     Args:
         args: ``models`` (a list or a comma-separated string of refs to serve),
             ``home``, ``metadata_uri``, ``max_bytes``, ``gate_interval_s``.
     """
-    from raymlops.serving.controller import get_controller
-    from raymlops.serving.ingress import Ingress
-
     args = dict(args or {})
     models = args.get("models") or []
     if isinstance(models, str):
@@ -53,19 +56,16 @@ def deploy(
     ``proxy_location`` is Serve's (``HeadOnly``, ``EveryNode``); several nodes on one host
     need ``HeadOnly`` (one HTTP port).
     """
-    from ray import serve
-
-    from raymlops.core import runtime
-    from raymlops.serving.controller import get_controller
-    from raymlops.serving.ingress import Ingress
-
     runtime.init(settings)
     extra = {"proxy_location": proxy_location} if proxy_location else {}
     serve.start(http_options={"host": host, "port": port}, logging_config={"log_level": "WARNING"}, **extra)
     controller = get_controller(settings, gate_interval_s=gate_interval_s)
-    import ray
-
     ray.get(controller.ping.remote())
     app = Ingress.options(num_replicas=ingress_replicas).bind(settings.model_dump(), list(models), max_bytes)
     serve.run(app, name=INGRESS_APP, route_prefix="/")
     return f"http://{host}:{port}"
+
+
+def shutdown() -> None:
+    """Shut Serve down: the ingress and every model server of this cluster."""
+    serve.shutdown()

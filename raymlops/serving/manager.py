@@ -4,7 +4,7 @@
 :class:`~raymlops.serving.rollout.Rollout`, the live statistics flushed by every ingress
 replica (per version, in gate windows, merged exactly), the shadow comparison, feedback
 outcomes for A/B tests, and the decision history. The controller actor
-(:mod:`raymlops.serving.controller`) calls :meth:`RolloutManager.tick` on a clock,
+(:mod:`raymlops.serving.controller_actor`) calls :meth:`RolloutManager.tick` on a clock,
 deploys and retires model servers to match :meth:`RolloutManager.deployed`, and records
 every decision in the metadata store.
 
@@ -35,53 +35,16 @@ from typing import Any
 
 from raymlops.core.errors import ConflictError, InvalidInputError
 from raymlops.serving.abtest import RunningSummary, two_proportion_ztest
-from raymlops.serving.gates import VersionStats, evaluate_gates
+from raymlops.serving.gates import GateStatus, VersionStats, evaluate_gates
 from raymlops.serving.protocol import ModelNotServedError
 from raymlops.serving.rollout import Rollout, RolloutPlan, RolloutRecord
 from raymlops.serving.routing import Route, RoutingTable
 from raymlops.serving.shadow import ShadowComparator
+from raymlops.serving.strategies import RecreateStrategy
 
-__all__ = ["RolloutManager", "ModelState", "Retirements"]
+__all__ = ["ModelState", "RolloutManager"]
 
 _MAX_REQUESTS = 200_000  # request ids remembered for feedback
-
-
-class Retirements:
-    """When a model server no table routes to any more may be deleted.
-
-    Ingress replicas move to a new table within a poll interval, and a request routed by
-    the old table may still be on its way; deleting the version's Serve app at once would
-    leave such a request waiting for a replica that will never come. So a version is
-    retired only after it has been unrouted for ``after_s`` (unless ``now`` is asked, as
-    *recreate* does); routed again meanwhile, it stays.
-
-    Example:
-        >>> r = Retirements(after_s=3.0)
-        >>> r.due({("iris", 1)}, now=10.0)
-        set()
-        >>> r.due({("iris", 1)}, now=13.0)
-        {('iris', 1)}
-        >>> r.due({("iris", 2)}, now=20.0), r.due(set(), now=21.0), r.due({("iris", 2)}, now=24.0)
-        (set(), set(), set())
-        >>> r.due({("iris", 2)}, now=24.0, at_once=True)
-        {('iris', 2)}
-    """
-
-    def __init__(self, after_s: float = 3.0):
-        self.after_s = float(after_s)
-        self.since: dict[tuple[str, int], float] = {}
-
-    def due(self, unrouted: set[tuple[str, int]], *, now: float, at_once: bool = False) -> set[tuple[str, int]]:
-        """The versions of ``unrouted`` to delete now (the others keep waiting)."""
-        self.since = {k: self.since.get(k, now) for k in unrouted}
-        out = {k for k, t in self.since.items() if at_once or now - t >= self.after_s}
-        for k in out:
-            del self.since[k]
-        return out
-
-    @property
-    def pending(self) -> bool:
-        return bool(self.since)
 
 
 class ModelState:
@@ -153,7 +116,7 @@ class RolloutManager:
             raise ConflictError(
                 f"a {st.rollout.plan.strategy} rollout of {model} is in progress; promote or roll it back first"
             )
-        table = RoutingTable(model=model, strategy="recreate", routes=(Route(int(version), 100.0),))
+        table = RoutingTable(model=model, strategy=RecreateStrategy.name, routes=(Route(int(version), 100.0),))
         if st is None:
             self.models[model] = ModelState(model, table)
         else:
@@ -244,7 +207,7 @@ class RolloutManager:
                 continue
             plan = r.plan
             canary = st.window[plan.to_version]
-            if plan.strategy == "shadow":
+            if plan.rollout_strategy.mirrors:  # the new version's answers are compared, not served
                 agree, total = st.shadow.agreement_counts()
                 canary = canary.copy()
                 canary.record_shadow(agree=agree, total=total)
@@ -253,7 +216,7 @@ class RolloutManager:
             )
             st.last_verdict = verdict.to_dict() if verdict is not None else None
             st.last_gate = now
-            if verdict is None or verdict.status.value != "INSUFFICIENT_DATA":
+            if verdict is None or verdict.status is not GateStatus.INSUFFICIENT_DATA:
                 st.reset_windows()  # a window closes on a verdict; thin traffic keeps accumulating
             rec = self._after(st, r.tick(now, verdict))
             if rec is not None:
@@ -339,9 +302,9 @@ class RolloutManager:
             },
             "downtime_s": st.downtime_s,
         }
-        if st.table.shadow is not None or (r is not None and r.plan.strategy == "shadow"):
+        if st.table.shadow is not None or (r is not None and r.plan.rollout_strategy.mirrors):
             out["shadow"] = {"version": st.table.shadow, "mirror_percent": st.table.mirror_percent, **st.shadow.summary()}
-        if r is not None and r.plan.strategy == "ab":
+        if r is not None and r.plan.rollout_strategy.ab_test:
             out["ab"] = self.ab_result(model)
         return out
 

@@ -55,6 +55,8 @@ from typing import Any, NamedTuple
 
 from raymlops.core.errors import InvalidInputError
 from raymlops.core.names import NAME_RE
+from raymlops.serving._checks import percent_cut, version
+from raymlops.serving.strategies import BUCKETS, STRATEGIES, strategy_for
 
 __all__ = [
     "BUCKETS",
@@ -67,12 +69,6 @@ __all__ = [
     "mirror_bucket",
     "route",
 ]
-
-BUCKETS = 10_000
-"""Number of hash buckets: percents have a resolution of 0.01."""
-
-STRATEGIES = ("recreate", "blue-green", "canary", "ab", "shadow")
-"""The rollout strategies a table can describe."""
 
 DEFAULT_STICKY_HEADER = "x-user-id"
 
@@ -127,22 +123,6 @@ def mirror_bucket(key: str, salt: str = "") -> int:
     return (_digest(key, salt, _MIRROR_PERSON) * BUCKETS) >> 64
 
 
-def _version(v: Any, what: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise InvalidInputError(f"{what} must be a model version number (an integer >= 1), got {v!r}")
-    return v
-
-
-def _percent_cut(p: Any, what: str) -> int:
-    """``p * 100`` as an integer number of buckets; ``p`` in [0, 100] with at most 2 decimals."""
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p) or not 0 <= p <= 100:
-        raise InvalidInputError(f"{what} must be a number between 0 and 100, got {p!r}")
-    cut = round(p * 100)
-    if abs(p * 100 - cut) > 1e-6:
-        raise InvalidInputError(f"{what} {p!r} has more than two decimals; percents have a resolution of 0.01")
-    return cut
-
-
 def _routes(routes: Any) -> tuple[Route, ...]:
     if isinstance(routes, Mapping):
         items = list(routes.items())
@@ -158,9 +138,9 @@ def _routes(routes: Any) -> tuple[Route, ...]:
             item = (item["version"], item["percent"])
         if not isinstance(item, Sequence) or isinstance(item, (str, bytes)) or len(item) != 2:
             raise InvalidInputError(f"a route must be a (version, percent) pair, got {item!r}")
-        version = _version(item[0], "a route's version")
-        percent = _percent_cut(item[1], f"the percent of version {version}") / 100
-        out.append(Route(version, percent))
+        version_ = version(item[0], "a route's version")
+        share = percent_cut(item[1], f"the percent of version {version_}") / 100
+        out.append(Route(version_, share))
     return tuple(out)
 
 
@@ -170,7 +150,8 @@ class RoutingTable:
 
     Args:
         model: the model name.
-        strategy: one of :data:`STRATEGIES`.
+        strategy: the name of a registered strategy (:data:`~raymlops.serving.strategies.STRATEGIES`);
+            a strategy whose tables have ``one_route`` (``recreate``, ``shadow``) allows one route.
         routes: ordered ``(version, percent)`` pairs (or a ``{version: percent}`` dict);
             percents have at most two decimals and sum to 100. A version at 0 % is
             deployed and warm but gets no traffic. Route ``i`` gets the hash buckets
@@ -184,8 +165,8 @@ class RoutingTable:
 
     Raises:
         InvalidInputError: on an invalid field, percents not summing to 100, a repeated
-            version, a shadow that is also routed, a ``recreate`` or ``shadow`` table with
-            more than one route.
+            version, a shadow that is also routed, more than one route for a strategy
+            with ``one_route`` (``recreate``, ``shadow``).
 
     Example:
         >>> t = RoutingTable(model="iris", strategy="shadow", routes=[(3, 100)], shadow=4, mirror_percent=25)
@@ -211,8 +192,7 @@ class RoutingTable:
             raise InvalidInputError(
                 f"invalid model name {self.model!r}: use letters, digits, '.', '_' or '-' (at most 64)"
             )
-        if self.strategy not in STRATEGIES:
-            raise InvalidInputError(f"unknown strategy {self.strategy!r}: use one of {', '.join(STRATEGIES)}")
+        strategy = strategy_for(self.strategy)
         routes = _routes(self.routes)
         if not routes:
             raise InvalidInputError("a routing table needs at least one route (version, percent)")
@@ -226,19 +206,19 @@ class RoutingTable:
         if total != BUCKETS:
             shares = ", ".join(f"v{r.version}: {r.percent:g}" for r in routes)
             raise InvalidInputError(f"route percents must sum to 100, got {total / 100:g} ({shares})")
-        if self.strategy in ("recreate", "shadow") and len(routes) != 1:
+        if strategy.one_route and len(routes) != 1:
             raise InvalidInputError(
                 f"a {self.strategy} table routes every request to one version, got {len(routes)} routes"
             )
         if not isinstance(self.sticky_header, str) or not _HEADER_RE.match(self.sticky_header):
             raise InvalidInputError(f"sticky_header must be an HTTP header name, got {self.sticky_header!r}")
         if self.shadow is not None:
-            _version(self.shadow, "shadow")
+            version(self.shadow, "shadow")
             if self.shadow in versions:
                 raise InvalidInputError(
                     f"shadow version {self.shadow} already answers traffic; mirror to a version that is not routed"
                 )
-        mirror_cut = _percent_cut(self.mirror_percent, "mirror_percent")
+        mirror_cut = percent_cut(self.mirror_percent, "mirror_percent")
         if not isinstance(self.salt, str) or _SEP in self.salt:
             raise InvalidInputError(f"salt must be a string without '\\x1f', got {self.salt!r}")
         if isinstance(self.revision, bool) or not isinstance(self.revision, int) or self.revision < 0:

@@ -13,13 +13,13 @@ For every pair it compares the predictions element-wise (one per instance):
   ``|primary - shadow| <= tolerance`` (non-finite values never agree);
 * prediction distributions: a :class:`~raymlops.sketches.CategoricalSketch` of labels
   (classification) or a :class:`~raymlops.sketches.NumericSketch` of values
-  (regression) per side, and the Jensen-Shannon distance between them
-  (:func:`js_distance`, base 2, so in [0, 1]). For regression the sketches' DDSketch
-  buckets (whose edges depend only on the relative accuracy, so both sides share them)
-  are grouped into ``bins`` groups of about equal primary mass, plus one group each for
-  shadow values below and above every primary value; group counts are exact sums of
-  bucket counts. Grouping matters: on the raw 1 % buckets two samples of the *same*
-  distribution would already be far apart by sampling noise alone;
+  (regression) per side, and the Jensen-Shannon distance between them (base 2, so in
+  [0, 1]) from the one statistics format (:mod:`raymlops.sketches.distances`): on the
+  label counts of both sides (``category_counts``), or for regression on the counts of
+  both sides in the primary's ``bins`` quantile bins (``binned_counts``, the bins the
+  drift monitor uses too). Binning matters: on the raw 1 % buckets two samples of the
+  *same* distribution would already be far apart by sampling noise alone. Shadow values
+  beyond the primary's extremes fall in its first or last bin;
 * latency: a NumericSketch of each side's latency in ms (every arrival), p50 and p99;
 * shadow errors: shadow calls that raised (reported with ``error=True``).
 
@@ -46,43 +46,22 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from raymlops.sketches import CategoricalSketch, NumericSketch
 from raymlops.core.errors import InvalidInputError
+from raymlops.core.values import py
+from raymlops.serving._checks import moment
+from raymlops.sketches import CategoricalSketch, NumericSketch
+from raymlops.sketches.distances import binned_counts, category_counts, jensenshannon
 
-__all__ = ["TASKS", "MirrorBatcher", "ShadowComparator", "js_distance"]
+__all__ = ["TASKS", "ShadowComparator"]
 
 TASKS = ("classification", "regression")
 _SIDES = ("primary", "shadow")
 _MAX_CLASSES = 100_000
-
-
-def js_distance(p: Sequence[float] | np.ndarray, q: Sequence[float] | np.ndarray) -> float:
-    """The Jensen-Shannon distance (base 2, in [0, 1]) between two aligned count vectors.
-
-    ``sqrt((KL(P || M) + KL(Q || M)) / 2)`` with ``P``, ``Q`` the normalised counts and
-    ``M = (P + Q) / 2``; equals ``scipy.spatial.distance.jensenshannon(p, q, base=2)``.
-
-    Raises:
-        InvalidInputError: on different lengths, negative counts, or an all-zero vector.
-
-    Example:
-        >>> js_distance([1, 0], [0, 1]), js_distance([3, 1], [6, 2])
-        (1.0, 0.0)
-    """
-    a, b = np.asarray(p, dtype=np.float64).ravel(), np.asarray(q, dtype=np.float64).ravel()
-    if a.shape != b.shape or (a < 0).any() or (b < 0).any() or a.sum() <= 0 or b.sum() <= 0:
-        raise InvalidInputError("js_distance takes two aligned non-negative count vectors, each with a positive sum")
-    a, b = a / a.sum(), b / b.sum()
-    m = (a + b) / 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kl_a = np.where(a > 0, a * np.log2(a / m), 0.0).sum()
-        kl_b = np.where(b > 0, b * np.log2(b / m), 0.0).sum()
-    return float(math.sqrt(min(1.0, max(0.0, (kl_a + kl_b) / 2))))
 
 
 class _Pending(NamedTuple):
@@ -92,24 +71,14 @@ class _Pending(NamedTuple):
     error: bool
 
 
-def _time(now: Any) -> float:
-    if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):
-        raise InvalidInputError(f"now must be a finite time in seconds, got {now!r}")
-    return float(now)
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
-
-
 def _as_list(predictions: Any) -> list[Any]:
     if isinstance(predictions, np.ndarray):
-        return [_plain(x) for x in predictions.ravel().tolist()]
+        return [py(x) for x in predictions.ravel().tolist()]
     if hasattr(predictions, "to_numpy") and not isinstance(predictions, (str, bytes)):
         return _as_list(predictions.to_numpy())
     if isinstance(predictions, (list, tuple)):
-        return [_plain(x) for x in predictions]
-    return [_plain(predictions)]
+        return [py(x) for x in predictions]
+    return [py(predictions)]
 
 
 def _float(v: Any) -> float:
@@ -119,45 +88,6 @@ def _float(v: Any) -> float:
         return math.nan
 
 
-class MirrorBatcher:
-    """Mirrored requests queued per shadow version and sent several to a call.
-
-    A shadow at 100% doubles the model's work, and on a busy machine most of a request's
-    cost is the call itself (the handle, the replica's request handling), not the model.
-    So the ingress queues mirrored requests and sends them in one call when ``max_batch``
-    are queued or ``max_wait_s`` after the first (the ingress sets that timer when
-    :meth:`add` says the queue was empty). The shadow's latency is then the latency of the
-    call that carried a request, not counting its wait in the queue.
-
-    Example:
-        >>> b = MirrorBatcher(max_batch=3)
-        >>> b.add(("iris", 2), "r1")
-        (None, True)
-        >>> b.add(("iris", 2), "r2")
-        (None, False)
-        >>> b.add(("iris", 2), "r3")
-        (['r1', 'r2', 'r3'], False)
-        >>> b.add(("iris", 2), "r4"), b.take(("iris", 2)), b.take(("iris", 2))
-        ((None, True), ['r4'], [])
-    """
-
-    def __init__(self, max_batch: int = 32, max_wait_s: float = 0.05):
-        if max_batch < 1 or max_wait_s < 0:
-            raise ValueError("max_batch must be >= 1 and max_wait_s >= 0")
-        self.max_batch = int(max_batch)
-        self.max_wait_s = float(max_wait_s)
-        self.queues: dict[Any, list[Any]] = {}
-
-    def add(self, key: Any, item: Any) -> tuple[list[Any] | None, bool]:
-        """Queue ``item``; (a full batch to send now or None, whether the queue was empty)."""
-        q = self.queues.setdefault(key, [])
-        q.append(item)
-        first = len(q) == 1
-        return (self.take(key) if len(q) >= self.max_batch else None), first
-
-    def take(self, key: Any) -> list[Any]:
-        """Everything queued for ``key`` (sent by the caller), oldest first."""
-        return self.queues.pop(key, [])
 
 
 class ShadowComparator:
@@ -169,7 +99,9 @@ class ShadowComparator:
         ttl_s: an answer waits at most this long for its pair.
         max_pending: the most answers waiting; beyond it the oldest is evicted.
         relative_accuracy: of the latency and regression sketches.
-        bins: for regression, the number of equal-mass groups the distance is computed on.
+        bins: for regression, the number of quantile bins of the primary's predictions the
+            distance is computed on (at least 2; see
+            :func:`~raymlops.sketches.distances.binned_counts`).
 
     Call :meth:`add_primary` only for requests that were mirrored, or every unmirrored
     request counts as an expired primary.
@@ -195,9 +127,10 @@ class ShadowComparator:
         for name, v in (("tolerance", tolerance), ("ttl_s", ttl_s)):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise InvalidInputError(f"{name} must be a non-negative number, got {v!r}")
-        for name, v in (("max_pending", max_pending), ("bins", bins)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise InvalidInputError(f"{name} must be a positive integer, got {v!r}")
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise InvalidInputError(f"max_pending must be a positive integer, got {max_pending!r}")
+        if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
+            raise InvalidInputError(f"bins must be an integer of at least 2, got {bins!r}")
         self.task = task
         self.tolerance = float(tolerance)
         self.ttl_s = float(ttl_s)
@@ -245,7 +178,7 @@ class ShadowComparator:
         return self._add("shadow", request_id, preds, now, latency_ms, bool(error))
 
     def _add(self, side: str, request_id: str, preds: list[Any] | None, now: Any, latency_ms: Any, error: bool) -> bool:
-        now = _time(now)
+        now = moment(now)
         if not isinstance(request_id, str):
             raise InvalidInputError(f"request_id must be a string, got {request_id!r}")
         if latency_ms is not None:
@@ -296,7 +229,7 @@ class ShadowComparator:
         Returns:
             How many expired.
         """
-        now = _time(now)
+        now = moment(now)
         n = 0
         while self._pending:
             rid, entry = next(iter(self._pending.items()))
@@ -336,17 +269,23 @@ class ShadowComparator:
         return self._shadow_errors
 
     def distance(self) -> float | None:
-        """The Jensen-Shannon distance between the primary's and the shadow's predictions; None without data."""
+        """The Jensen-Shannon distance (base 2, in [0, 1]) between the two sides' predictions; None without data.
+
+        Classification: on the label counts of both sides
+        (:func:`~raymlops.sketches.distances.category_counts`). Regression: on the counts of
+        both sides in the primary's ``bins`` quantile bins
+        (:func:`~raymlops.sketches.distances.binned_counts`).
+        """
         a, b = self._dist["primary"], self._dist["shadow"]
         if isinstance(a, CategoricalSketch):
-            ca, cb = a.counts, b.counts  # type: ignore[union-attr]
-            keys = sorted(set(ca) | set(cb))
-            p, q = [ca.get(k, 0) for k in keys], [cb.get(k, 0) for k in keys]
+            _, p, q = category_counts(a, b)
+        elif a.count and b.count:  # type: ignore[union-attr]
+            _, p, q = binned_counts(a, b, bins=self.bins)
         else:
-            p, q = _grouped(a, b, self.bins)  # type: ignore[arg-type]
-        if sum(p) == 0 or sum(q) == 0:
             return None
-        return js_distance(p, q)
+        if p.sum() == 0 or q.sum() == 0:
+            return None
+        return jensenshannon(p, q, base=2)
 
     def latency(self) -> dict[str, Any]:
         """p50 and p99 latency (ms) of each side, and the shadow's minus the primary's."""
@@ -502,35 +441,3 @@ class ShadowComparator:
             f"pending={self.pending}, shadow_errors={self._shadow_errors})"
         )
 
-
-def _grouped(primary: NumericSketch, shadow: NumericSketch, bins: int) -> tuple[list[int], list[int]]:
-    """Counts of both sketches on shared bucket groups of about equal primary mass.
-
-    Group 0 holds shadow buckets below every primary bucket, group ``bins + 1`` those
-    above; a primary bucket (and any shadow bucket between primary buckets) goes to
-    group ``1 + floor(bins * primary_count_before_it / primary_total)``.
-    """
-    lp, hp, cp = primary.bins()
-    ls, hs, cs = shadow.bins()
-    counts: dict[tuple[float, float], list[int]] = {}
-    for lo, hi, c in zip(lp, hp, cp):
-        counts.setdefault((float(lo), float(hi)), [0, 0])[0] += int(c)
-    for lo, hi, c in zip(ls, hs, cs):
-        counts.setdefault((float(lo), float(hi)), [0, 0])[1] += int(c)
-    total = int(cp.sum())
-    p, q = [0] * (bins + 2), [0] * (bins + 2)
-    before = 0
-    for key in sorted(counts):
-        n_p, n_s = counts[key]
-        if total == 0:
-            g = 0
-        elif before == 0 and n_p == 0:
-            g = 0
-        elif before == total:
-            g = bins + 1
-        else:
-            g = 1 + min(bins - 1, before * bins // total)
-        p[g] += n_p
-        q[g] += n_s
-        before += n_p
-    return p, q

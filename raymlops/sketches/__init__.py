@@ -11,6 +11,7 @@ statistics. Only numpy, scipy, pandas and pyarrow below; no Ray.
   optional fixed-edge histogram counts.
 * :class:`CategoricalSketch`: exact counts per category.
 * :class:`ValueCounts`: exact counts of a numeric column's values while they are few.
+* :class:`DistinctCount`: how many distinct values a column has (exact while few, KMV beyond).
 * :class:`Profile`: one sketch per column of a dataset.
 * :mod:`raymlops.sketches.distances`: KS, Wasserstein, PSI, Jensen-Shannon,
   chi-square, L-infinity and Z, from raw values or sketches.
@@ -31,6 +32,7 @@ from raymlops.sketches._arrays import finite_values
 from raymlops.sketches._ddsketch import MIN_INDEXABLE
 from raymlops.sketches._edges import Histogram
 from raymlops.sketches.categorical import CategoricalSketch
+from raymlops.sketches.distinct import DistinctCount
 from raymlops.sketches.kinds import Sketch, is_numeric, sketch_for, sketch_from_dict
 from raymlops.sketches.numeric import FORMAT_VERSION, NumericSketch
 from raymlops.sketches.profile import DEFAULT_BINS, Profile
@@ -41,6 +43,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MIN_INDEXABLE",
     "CategoricalSketch",
+    "DistinctCount",
     "Histogram",
     "NumericSketch",
     "Profile",

@@ -13,6 +13,13 @@ Histogram edges: a numeric column whose range is known (from a schema) gets
 and overflow counts); every numeric column also has DDSketch buckets, whose edges are
 fixed globally, so two profiles can always be compared bin by bin.
 
+Each column also keeps its column type (:mod:`raymlops.core.coltypes`, from the Arrow
+type of the data), and each numeric column a :class:`~raymlops.sketches.ValueCounts`: the
+exact count of every value while the column has at most :data:`MAX_VALUES` distinct
+values. So a flag, a label or a small integer reports the values it really has (its
+quantiles are exact), and drift presets that treat few-valued columns as categories
+decide that exactly, from sketches alone.
+
 Example:
     >>> import pandas as pd
     >>> a = pd.DataFrame({"x": [1.0, 2.0, None], "c": ["r", "g", "r"]})
@@ -36,16 +43,21 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from raymlops.core import coltypes
 from raymlops.core.coltypes import NUMERIC_TYPES
 from raymlops.core.errors import InvalidInputError
 from raymlops.sketches._arrays import arrow_type_is_numeric
 from raymlops.sketches.categorical import CategoricalSketch
 from raymlops.sketches.kinds import Sketch, sketch_from_dict
 from raymlops.sketches.numeric import NumericSketch
+from raymlops.sketches.values import ValueCounts
 
-__all__ = ["Profile", "DEFAULT_BINS"]
+__all__ = ["DEFAULT_BINS", "MAX_VALUES", "Profile"]
 
 DEFAULT_BINS = 20
+
+MAX_VALUES = 32
+"""Numeric columns with at most this many distinct values keep the exact count of each."""
 
 
 class Profile:
@@ -69,6 +81,8 @@ class Profile:
         self.edges = {k: [float(e) for e in v] for k, v in (edges or {}).items()}
         self.kinds = dict(kinds or {})
         self.columns: dict[str, Sketch] = {}
+        self.types: dict[str, str] = {}
+        self.values: dict[str, ValueCounts] = {}
         self.rows = 0
 
     @classmethod
@@ -99,9 +113,19 @@ class Profile:
             sk = self.columns.get(name)
             if sk is None:
                 sk = self.columns[name] = self._new_sketch(name, arrow_type_is_numeric(col.type))
-            if isinstance(sk, NumericSketch) and pa.types.is_boolean(col.type):
-                col = col.cast(pa.int8())
-            sk.update(col)
+            self.types[name] = _merge_types(self.types.get(name), coltypes.from_arrow(col.type))
+            if isinstance(sk, NumericSketch):
+                if pa.types.is_boolean(col.type):
+                    col = col.cast(pa.int8())
+                seen = sk.count
+                sk.update(col)
+                vc = self.values.setdefault(name, ValueCounts(max_values=MAX_VALUES))
+                if vc.saturated:  # nothing left to learn from the values: count them
+                    vc.skip(sk.count - seen)
+                else:
+                    vc.update(col)
+            else:
+                sk.update(col)
         self.rows += batch.num_rows
 
     def __getitem__(self, column: str) -> Sketch:
@@ -115,6 +139,11 @@ class Profile:
             )
         out = Profile(relative_accuracy=self.relative_accuracy, edges={**other.edges, **self.edges}, kinds={**other.kinds, **self.kinds})
         out.rows = self.rows + other.rows
+        for name in {**self.types, **other.types}:
+            out.types[name] = _merge_types(self.types.get(name), other.types.get(name))
+        for name in {**self.values, **other.values}:
+            a_v, b_v = self.values.get(name), other.values.get(name)
+            out.values[name] = a_v.merge(b_v) if a_v is not None and b_v is not None else (a_v or b_v).copy()
         for name in {**self.columns, **other.columns}:
             a, b = self.columns.get(name), other.columns.get(name)
             if a is not None and b is not None:
@@ -131,7 +160,7 @@ class Profile:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Profile):
             return NotImplemented
-        return self.rows == other.rows and self.columns == other.columns
+        return (self.rows, self.columns, self.types, self.values) == (other.rows, other.columns, other.types, other.values)
 
     def __repr__(self) -> str:
         return f"Profile(rows={self.rows}, columns={list(self.columns)})"
@@ -144,6 +173,8 @@ class Profile:
             "relative_accuracy": self.relative_accuracy,
             "edges": self.edges,
             "kinds": self.kinds,
+            "types": self.types,
+            "values": {k: v.to_dict() for k, v in self.values.items()},
             "columns": {k: v.to_dict() for k, v in self.columns.items()},
         }
 
@@ -154,6 +185,8 @@ class Profile:
         out = cls(relative_accuracy=d["relative_accuracy"], edges=d.get("edges"), kinds=d.get("kinds"))
         out.rows = int(d["rows"])
         out.columns = {k: sketch_from_dict(v) for k, v in d["columns"].items()}
+        out.types = dict(d.get("types") or {})  # absent in profiles written before types were kept
+        out.values = {k: ValueCounts.from_dict(v) for k, v in (d.get("values") or {}).items()}
         return out
 
     def save(self, path: str | os.PathLike[str]) -> str:
@@ -173,11 +206,25 @@ class Profile:
 
     # ------------------------------------------------------------------ reading
     def summary(self) -> list[dict[str, Any]]:
-        """One row per column: counts, range, moments, quantiles or top categories."""
+        """One row per column: counts, range, moments, quantiles or top categories.
+
+        Quantiles of a numeric column with at most :data:`MAX_VALUES` distinct values are
+        exact values of the column (``quantile_relative_error`` 0, ``distinct`` its
+        distinct count); otherwise they are DDSketch estimates within
+        ``quantile_relative_error`` of the true value (``distinct`` None: more than
+        :data:`MAX_VALUES`).
+        """
         rows = []
         for name, sk in self.columns.items():
             if isinstance(sk, NumericSketch):
-                q = sk.quantiles([0.01, 0.5, 0.99]) if sk.count else [None] * 3
+                vc = self.values.get(name)
+                exact = vc is not None and not vc.saturated and vc.count == sk.count
+                if not sk.count:
+                    q: Any = [None] * 3
+                elif exact:
+                    q = _exact_quantiles(vc.counts or {}, (0.01, 0.5, 0.99))
+                else:
+                    q = sk.quantiles([0.01, 0.5, 0.99])
                 rows.append(
                     {
                         "column": name,
@@ -193,7 +240,8 @@ class Profile:
                         "p01": _f(q[0]),
                         "p50": _f(q[1]),
                         "p99": _f(q[2]),
-                        "quantile_relative_error": sk.relative_accuracy,
+                        "quantile_relative_error": 0.0 if exact else sk.relative_accuracy,
+                        "distinct": vc.distinct if vc is not None else None,
                     }
                 )
             else:
@@ -210,5 +258,24 @@ class Profile:
         return rows
 
 
+def _exact_quantiles(counts: Mapping[float, int], qs: Iterable[float]) -> list[float]:
+    """The values of 0-based rank ``floor(q * (n - 1))`` (the sketches' convention), from exact counts."""
+    keys = sorted(counts)
+    cum = np.cumsum([counts[k] for k in keys])
+    n = int(cum[-1])
+    return [keys[int(np.searchsorted(cum, np.floor(q * (n - 1)), side="right"))] for q in qs]
+
+
 def _f(v: Any) -> float | None:
     return None if v is None else float(v)
+
+
+def _merge_types(a: str | None, b: str | None) -> str | None:
+    """The column type of two parts: the same, or ints and floats widened to float."""
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    if {a, b} <= {"bool", "int", "float"}:
+        return "float" if "float" in (a, b) else "int"
+    return "string"

@@ -71,6 +71,19 @@ class ValueCounts:
         if len(self._counts) > self._max:
             self._saturate()
 
+    def skip(self, n: int) -> None:
+        """Count ``n`` finite values without looking at them; only once saturated.
+
+        A saturated instance keeps nothing but the count, so its owner (a profile that
+        sketched the same values) can count them without a second pass over the data.
+
+        Raises:
+            InvalidInputError: if the instance is not saturated (it needs the values).
+        """
+        if self._counts is not None:
+            raise InvalidInputError("ValueCounts.skip is only for a saturated instance; pass the values to update()")
+        self._count += int(n)
+
     def _saturate(self) -> None:
         self._counts = None
 

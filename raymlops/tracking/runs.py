@@ -13,11 +13,14 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from raymlops.core.config import Settings
 from raymlops.core.errors import InvalidInputError
-from raymlops.metadata import Artifact, Context, Execution, MetadataAPI
 from raymlops.core.names import validate_name
+from raymlops.metadata import Artifact, Context, Execution, MetadataAPI, connect
 from raymlops.tracking.environment import environment_info, git_info
+from raymlops.tracking.metrics import MetricStore
 
 __all__ = ["Run", "start_run", "list_runs"]
 
@@ -39,7 +42,7 @@ class Run:
         >>> with start_run("demo", params={"C": 1.0}, seed=7, store=store) as run:
         ...     for step, loss in enumerate([0.9, 0.5]):
         ...         run.log_metric("loss", loss, step=step)
-        >>> [m["value"] for m in store.get_metric_history(run.id, "loss")]
+        >>> [m["value"] for m in run.metric_history("loss")]
         [0.9, 0.5]
         >>> store.get_execution(run.id).properties["seed"]
         7
@@ -47,6 +50,7 @@ class Run:
 
     def __init__(self, store: MetadataAPI, execution: Execution, experiment: Context):
         self.store = store
+        self.metrics = store.extension(MetricStore)
         self.execution = execution
         self.experiment = experiment
         self._steps: dict[str, int] = {}
@@ -91,10 +95,14 @@ class Run:
             s = self._steps.get(key, -1) + 1 if step is None else int(step)
             self._steps[key] = s
             entries.append((key, float(value), s, now))
-        self.store.log_metrics(self.id, entries)
+        self.metrics.log_metrics(self.id, entries)
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
         self.log_metrics({key: value}, step=step)
+
+    def metric_history(self, key: str | None = None) -> list[dict[str, Any]]:
+        """The logged points of ``key`` (or of every key), in step order."""
+        return self.metrics.get_metric_history(self.id, key)
 
     def log_input(self, artifact: Artifact, role: str | None = None) -> None:
         self._record_inputs([artifact])
@@ -145,20 +153,13 @@ def start_run(
     """
     validate_name(experiment, "experiment")
     if store is None:
-        from raymlops.metadata import connect
-
         store = connect(settings)
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF
     elif not isinstance(seed, int) or isinstance(seed, bool):
         raise InvalidInputError(f"invalid seed {seed!r}: use an integer")
     random.seed(seed)
-    try:
-        import numpy as np
-
-        np.random.seed(seed % (2**32))
-    except ImportError:  # pragma: no cover - numpy is a dependency
-        pass
+    np.random.seed(seed % (2**32))
     ctx = Context(type="Experiment", name=experiment)
     ex = Execution(
         type="Run",
@@ -189,7 +190,7 @@ def list_runs(store: MetadataAPI, *, experiment: str | None = None, limit: int |
     else:
         runs = store.get_executions(type="Run")
     runs = sorted(runs, key=lambda e: e.id, reverse=True)[:limit] if limit else sorted(runs, key=lambda e: e.id, reverse=True)
-    metrics = store.latest_metrics([r.id for r in runs])
+    metrics = store.extension(MetricStore).latest_metrics([r.id for r in runs])
     return [
         {
             "id": r.id,

@@ -13,18 +13,42 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 
 from raymlops.core.errors import InvalidInputError
 
-__all__ = ["detect_task", "make_estimator", "compose", "ESTIMATORS", "check_target"]
+__all__ = ["ESTIMATORS", "check_target", "compose", "detect_task", "fit_on_features", "make_estimator"]
 
-ESTIMATORS = ("dummy", "linear", "hgb")
+
+def _dummy(classify: bool, params: dict[str, Any], seed: int) -> BaseEstimator:
+    return DummyClassifier(strategy="prior") if classify else DummyRegressor(strategy="mean")
+
+
+def _linear(classify: bool, params: dict[str, Any], seed: int) -> BaseEstimator:
+    return LogisticRegression(max_iter=2000, **params) if classify else Ridge(**params)
+
+
+def _hgb(classify: bool, params: dict[str, Any], seed: int) -> BaseEstimator:
+    cls = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
+    return cls(random_state=seed, **params)
+
+
+_BUILDERS: Mapping[str, Callable[[bool, dict[str, Any], int], BaseEstimator]] = {
+    "dummy": _dummy,
+    "linear": _linear,
+    "hgb": _hgb,
+}
+
+ESTIMATORS = tuple(_BUILDERS)
 
 
 def detect_task(y: pd.Series) -> str:
@@ -50,20 +74,10 @@ def check_target(y: pd.Series, target: str) -> None:
 
 def make_estimator(kind: str, task: str, params: dict[str, Any] | None = None, *, seed: int = 0) -> BaseEstimator:
     """An unfitted estimator: ``dummy``, ``linear`` (logistic / ridge) or ``hgb`` (HistGradientBoosting)."""
-    from sklearn.dummy import DummyClassifier, DummyRegressor
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.linear_model import LogisticRegression, Ridge
-
-    params = dict(params or {})
-    classify = task == "classification"
-    if kind == "dummy":
-        return DummyClassifier(strategy="prior") if classify else DummyRegressor(strategy="mean")
-    if kind == "linear":
-        return LogisticRegression(max_iter=2000, **params) if classify else Ridge(**params)
-    if kind == "hgb":
-        cls = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
-        return cls(random_state=seed, **params)
-    raise InvalidInputError(f"unknown estimator {kind!r}: use one of {', '.join(ESTIMATORS)}")
+    build = _BUILDERS.get(kind)
+    if build is None:
+        raise InvalidInputError(f"unknown estimator {kind!r}: use one of {', '.join(ESTIMATORS)}")
+    return build(task == "classification", dict(params or {}), seed)
 
 
 def compose(transform: Any, estimator: BaseEstimator) -> Pipeline:

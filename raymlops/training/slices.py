@@ -66,7 +66,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from raymlops.core.errors import InvalidInputError
-from raymlops.training.evaluate import _bin_column, _is_numeric, slice_name
+from raymlops.core.values import is_numeric_series
+from raymlops.training.evaluate.binning import bin_column, slice_name
 
 __all__ = ["FoundSlice", "default_min_support", "find_worst_slices", "slice_score"]
 
@@ -160,10 +161,10 @@ def _encode(X: pd.DataFrame, bins: int, max_categories: int) -> tuple[list[tuple
     codes_by_column = []
     for j, col in enumerate(X.columns):
         s = X[col]
-        if _is_numeric(s) and s.nunique(dropna=True) > bins:
-            codes, labels = _bin_column(s, buckets=bins)
+        if is_numeric_series(s) and s.nunique(dropna=True) > bins:
+            codes, labels = bin_column(s, buckets=bins)
         else:
-            codes, labels = _bin_column(s)
+            codes, labels = bin_column(s)
             if len(labels) > max_categories:
                 counts = np.bincount(codes, minlength=len(labels))
                 keep = np.sort(np.argsort(-counts, kind="stable")[:max_categories])

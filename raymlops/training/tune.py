@@ -1,10 +1,16 @@
 """Sweeps on Ray Tune, with every trial a tracked run.
 
-The shell around Tune: a callback that turns each trial into a ``Run`` in the metadata
-store (params, per-iteration metrics, state), and :func:`run_sweep`, which sizes the
-concurrency to the cluster's CPUs, picks the scheduler (ASHA or FIFO) and the search
-(random or grid) with a seed, and returns the best trial with its run id and
-checkpoint. What a trial computes is the caller's trainable.
+The shell around Tune: :func:`parse_space` builds Tune's ``param_space`` from a search
+space checked by :mod:`raymlops.training.search_space`; a callback turns each trial into
+a ``Run`` in the metadata store (params, per-iteration metrics, state); and
+:func:`run_sweep` sizes the concurrency to the cluster's CPUs, picks the scheduler (ASHA
+or FIFO) and the search (random or grid) with a seed, and returns the best trial with its
+run id and checkpoint. What a trial computes is the caller's trainable.
+
+Example:
+    >>> space = parse_space({"lr": {"loguniform": [0.01, 0.3]}, "leaves": {"grid": [8, 16]}, "fixed": 3})
+    >>> type(space["lr"]).__name__, space["leaves"], space["fixed"]
+    ('Float', {'grid_search': [8, 16]}, 3)
 """
 
 from __future__ import annotations
@@ -17,12 +23,26 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import ray
 from ray import tune
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.search import BasicVariantGenerator
 
+from raymlops.core.values import plain
 from raymlops.metadata import Artifact, MetadataAPI
 from raymlops.tracking import Run, start_run
+from raymlops.training.search_space import Distribution, check_space, read_space, space_error
 
-__all__ = ["TrackingCallback", "SweepResult", "run_sweep", "report", "load_checkpoint_model", "cpus_for_trials"]
+__all__ = [
+    "SweepResult",
+    "TrackingCallback",
+    "cpus_for_trials",
+    "load_checkpoint_model",
+    "load_space",
+    "parse_space",
+    "report",
+    "run_sweep",
+]
 
 _INTERNAL = {
     "training_iteration",
@@ -36,16 +56,40 @@ _INTERNAL = {
 }
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
+_BUILDERS: Mapping[str, Callable[..., Any]] = {
+    "uniform": tune.uniform,
+    "loguniform": tune.loguniform,
+    "randint": tune.randint,
+    "qrandint": tune.qrandint,
+    "normal": tune.randn,
+    "choice": lambda *values: tune.choice(list(values)),
+    "grid": lambda *values: tune.grid_search(list(values)),
+}
+"""Tune's constructor of every distribution of :data:`~raymlops.training.search_space.DISTRIBUTIONS`."""
+
+
+def parse_space(space: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn a dict of distributions into a Ray Tune ``param_space``.
+
+    Raises:
+        InvalidInputError: an entry names an unknown distribution or bad bounds (see
+            :func:`~raymlops.training.search_space.check_space`), or Tune refuses them.
+    """
+    out: dict[str, Any] = {}
+    for name, entry in check_space(space).items():
+        if not isinstance(entry, Distribution):
+            out[name] = entry  # a constant, or a Tune object already
+            continue
+        try:
+            out[name] = _BUILDERS[entry.kind](*entry.args)
+        except (TypeError, ValueError) as exc:
+            raise space_error(name, space[name], str(exc)) from None
+    return out
+
+
+def load_space(path: str) -> dict[str, Any]:
+    """Read a YAML (or JSON) search space file and parse it (see :func:`parse_space`)."""
+    return parse_space(read_space(path))
 
 
 def _numeric(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -82,7 +126,7 @@ class TrackingCallback(tune.Callback):
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         if trial.trial_id in self.runs:
             return
-        config = _plain(dict(trial.config))
+        config = plain(dict(trial.config))
         run = start_run(
             self.experiment,
             name=f"trial {trial.trial_id}",
@@ -130,8 +174,6 @@ class SweepResult:
 
 def cpus_for_trials(cpus_per_trial: float = 1.0) -> int:
     """How many trials run at once: the cluster's CPUs over each trial's share."""
-    import ray
-
     total = ray.cluster_resources().get("CPU", 1.0)
     return max(1, int(total // cpus_per_trial))
 
@@ -184,9 +226,6 @@ def run_sweep(
         seed: seeds the search and each trial (``config["seed"]``).
         cpus_per_trial: each trial's CPU share; concurrency is the cluster's CPUs over it.
     """
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-    from ray.tune.search import BasicVariantGenerator
-
     space = {**dict(param_space), "seed": seed}
     sched = (
         ASHAScheduler(max_t=max_t or 1, grace_period=1, reduction_factor=2)
@@ -227,7 +266,7 @@ def run_sweep(
             {
                 "trial_id": trial_id,
                 "run_id": run.id if run else None,
-                "config": _plain({k: v for k, v in res.config.items()}),
+                "config": plain({k: v for k, v in res.config.items()}),
                 "metrics": _numeric(res.metrics or {}),
                 "iterations": (res.metrics or {}).get("training_iteration"),
                 "error": str(res.error).splitlines()[0] if res.error else None,
@@ -236,7 +275,7 @@ def run_sweep(
     best = grid.get_best_result(metric=metric, mode=mode, scope="last")
     best_run = callback.runs[best.metrics["trial_id"]]
     return SweepResult(
-        best_config=_plain(dict(best.config)),
+        best_config=plain(dict(best.config)),
         best_metrics=_numeric(best.metrics),
         best_run_id=best_run.id,
         best_checkpoint=best.checkpoint.path if best.checkpoint else None,

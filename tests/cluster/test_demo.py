@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 
@@ -14,18 +15,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _cli(home, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([PYTHON, "-m", "raymlops", *args], env=cli_env(home), capture_output=True, text=True, timeout=120)
+
+
 def test_demo_prints_the_champions_lineage(tmp_path):
+    home = tmp_path / "home"
     res = subprocess.run(
         [PYTHON, "-m", "raymlops", "demo", "--port", str(_free_port())],
-        env=cli_env(tmp_path / "home"),
+        env=cli_env(home),
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     out = res.stdout
-    assert "lineage of breast-cancer@champion" in out
-    tail = out.split("lineage of breast-cancer@champion:")[1]
+    # the lineage printed last is the current champion's: the challenger promoted by the canary
+    assert "lineage of breast-cancer@champion (version 2):" in out
+    tail = out.split("lineage of breast-cancer@champion (version 2):")[1]
     for node in ("Model [artifact:", "<- Run [execution:", "<- Dataset [artifact:", "<- ExternalSource [artifact:"):
         assert node in tail
     assert "canary outcome: PROMOTED" in out and " 0 failed" in out
@@ -33,3 +40,23 @@ def test_demo_prints_the_champions_lineage(tmp_path):
     assert "(20 features)" in shift.splitlines()[0], shift  # the 10 mean_ and 10 worst_ measurements
     assert "dataset drift: True; prediction drift:" in shift, out[out.index("monitor:") :]
     assert "Traceback" not in res.stderr
+
+    # from the outside: the serving champion's upstream reaches the raw feed the demo ingested
+    champion = json.loads(_cli(home, "models", "show", "breast-cancer@champion", "--json").stdout)
+    assert champion["version"] == 2
+    lineage = _cli(home, "lineage", "breast-cancer@champion", "--direction", "up", "--hops", "20", "--json")
+    assert lineage.returncode == 0, lineage.stderr
+    nodes = json.loads(lineage.stdout)["nodes"]
+    assert f"artifact:{champion['artifact_id']}" in {n["id"] for n in nodes}
+    runs = [n for n in nodes if n["type"] == "Run"]
+    assert runs, nodes  # trained by a tracked run, not registered from nowhere
+    raw = [n for n in nodes if n["type"] == "Dataset" and str(n["uri"]).endswith("breast_cancer_feed.csv")]
+    assert raw, sorted({(n["type"], n["uri"]) for n in nodes}, key=str)
+
+    # profiles print values that exist: the binary target's quantiles are 0 or 1
+    profile = out.split("profile of the valid rows")[1].split("deterministic")[0]
+    target_row = next(line for line in profile.splitlines() if line.startswith("target "))
+    assert target_row.split()[-2:] in (["1", "1"], ["0", "1"], ["1.0", "1.0"], ["0.0", "1.0"]), target_row
+    # a slice with no positives prints its undefined F1 as n/a, never as 0
+    slices = out.split("SLICE")[1].split("worst slice")[0]
+    assert not [line for line in slices.splitlines()[1:] if line.split() and line.split()[-1] == "0"], slices

@@ -56,9 +56,10 @@ def _serve_and_roll_out_through_the_cli(env: dict, home) -> None:
         time.sleep(0.5)
     assert [(r.status_code, r.headers.get("x-model-version")) for r in rs] == [(200, "2")] * 8
     deadline = time.time() + 20  # replicas flush their sketches to the model's monitor every 2 s
-    while True:
+    while True:  # until the monitor has both versions' rows (the second flush may come later)
         mon = cli("monitor", "status", "job-model", "--json")
-        if mon.returncode == 0 or time.time() > deadline:
+        seen = sum(v["rows"] for v in json.loads(mon.stdout)["versions"].values()) if mon.returncode == 0 else 0
+        if seen >= 2 or time.time() > deadline:
             break
         time.sleep(1)
     assert mon.returncode == 0, mon.stderr[-2000:]

@@ -16,13 +16,19 @@ import pandas as pd
 import pytest
 import ray
 import requests
+from ray import serve
 from sklearn.linear_model import LogisticRegression
 
 from raymlops.metadata import connect
+from raymlops.monitoring.actor import get_monitor
+from raymlops.monitoring.live import reference_attachment
 from raymlops.registry import ModelRegistry
-from raymlops.serving.controller import get_controller
+from raymlops.serving.app import deploy
+from raymlops.serving.controller_actor import get_controller
 from raymlops.serving.gates import ErrorRateGate
+from raymlops.serving.ingress_deployment import Ingress
 from raymlops.serving.rollout import RolloutPlan
+from tests.conftest import PYTHON, cli_env
 
 GATE_S = 2.0
 MODELS = ("stick", "shd", "shd0", "gate", "bg", "kill", "bad", "route", "mon", "recr")
@@ -36,12 +42,28 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def serving(ray_session):
-    from ray import serve
+def trained_without_key(ray_session, tmp_path_factory):
+    """`raymlops train` on a table with a row id, without --key (and with --keep-column rid).
 
-    from raymlops.serving.app import deploy
-    from raymlops.serving.ingress import Ingress
+    Trained before the Serve apps take their share of the 2 CPUs: Ray Data's tasks need a whole one.
+    """
+    tmp = tmp_path_factory.mktemp("rid")
+    rng = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame({"rid": rng.permutation(np.arange(10_000, 10_000 + n)), "a": rng.normal(size=n), "b": rng.normal(size=n)})
+    df["y"] = (df.a - df.b > 0).astype(int)
+    df.to_csv(tmp / "rid.csv", index=False)
+    env = cli_env(Path(ray_session.home), RAY_ADDRESS=ray.get_runtime_context().gcs_address)
 
+    def train(*extra: str) -> subprocess.CompletedProcess:
+        cmd = [PYTHON, "-m", "raymlops", "train", str(tmp / "rid.csv"), "--target", "y", *extra]
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+    return train("--name", "keyless"), train("--name", "keyed", "--keep-column", "rid", "--json")
+
+
+@pytest.fixture(scope="module")
+def serving(ray_session, trained_without_key):
     reg = ModelRegistry.connect(ray_session)
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
@@ -49,7 +71,8 @@ def serving(ray_session):
     for name in MODELS:
         for C in (1.0, 0.5, 0.2):
             ref = X if name != "mon" else pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})
-            reg.register(LogisticRegression(C=C).fit(X, y), name, input_example=X.head(), reference=ref)
+            model = LogisticRegression(C=C).fit(X, y)
+            reg.register(model, name, input_example=X.head(), attachments=reference_attachment(model, ref))
     port = _free_port()
     url = deploy(ray_session, port=port, gate_interval_s=GATE_S, ingress_replicas=2)
     ctl = get_controller(ray_session)
@@ -273,15 +296,11 @@ def test_no_failed_request_during_blue_green_and_promote_under_load(serving, tmp
     assert codes.count(200) == len(codes), {c: codes.count(c) for c in set(codes)}
     assert versions == {"1", "2", "3"}
     # the retired versions' servers are deleted once every ingress replica has moved on
-    from ray import serve
-
     _wait_for(lambda: not {"raymlops-bg-v1", "raymlops-bg-v2"} & set(serve.status().applications), 15)
     assert "raymlops-bg-v3" in serve.status().applications
 
 
 def test_recreate_replaces_the_version_and_reports_its_downtime(serving):
-    from ray import serve
-
     url, ctl, _ = serving
     plan = RolloutPlan(model="recr", strategy="recreate", from_version=1, to_version=2)
     st = ray.get(ctl.start_rollout.remote(plan.to_dict()))
@@ -331,6 +350,27 @@ def test_bad_input_is_always_4xx_json_and_replicas_stay_healthy(serving):
     assert _predict(s, url, "bad").status_code == 200
 
 
+def test_a_model_trained_without_key_ignores_the_row_id_and_serves_rows_without_it(serving, trained_without_key):
+    """Issue 11.2: `train` without --key on a table with a row id; the served model needs no id."""
+    url, ctl, settings = serving
+    plain, kept = trained_without_key
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert "not features" in plain.stdout and "rid: unique per row" in plain.stdout, plain.stdout
+    reg = ModelRegistry.connect(settings)
+    assert [c["name"] for c in reg.get("keyless@1")["signature"]["inputs"]] == ["a", "b"]
+    ray.get(ctl.serve_models.remote([{"model": "keyless", "version": 1, "monitoring": False}]))
+    row = {"instances": [{"a": 1.0, "b": -1.0}]}
+    # every ingress replica has the model once a few requests in a row find it
+    _wait_for(lambda: all(requests.post(f"{url}/v1/models/keyless:predict", json=row, timeout=30).status_code != 404 for _ in range(6)))
+    r = requests.post(f"{url}/v1/models/keyless:predict", json=row, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["predictions"] == [1]
+    # --keep-column keeps it: the row id is then a feature the request must carry
+    assert kept.returncode == 0, kept.stderr[-2000:]
+    assert json.loads(kept.stdout)["excluded_columns"] == []
+    assert "rid" in [c["name"] for c in reg.get("keyed@1")["signature"]["inputs"]]
+
+
 def test_a_replica_killed_under_load_costs_at_most_1_percent(serving):
     url, ctl, _ = serving
 
@@ -353,8 +393,6 @@ def test_a_replica_killed_under_load_costs_at_most_1_percent(serving):
         t.join()
     failed = sum(1 for c, _ in out if c != 200)
     assert failed / len(out) <= 0.01, (failed, len(out))
-
-    from ray import serve
 
     def recovered() -> bool:
         app = serve.status().applications["raymlops-kill-v1"]
@@ -379,8 +417,6 @@ def _send_rows(url, shift, seconds, seed):
 
 
 def test_monitor_flags_the_shifted_feature_and_a_killed_monitor_restarts_with_its_state(serving):
-    from raymlops.monitoring.actor import get_monitor
-
     url, ctl, settings = serving
     sent = _send_rows(url, 0.0, 2 * MON_WINDOW_S, seed=1)
     monitor = get_monitor(settings, "mon", create=False)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from raymlops.metadata import connect
+from raymlops.tracking import MetricStore
 from raymlops.registry import ModelRegistry, PromotionRefusedError
 from raymlops.training.evaluate import Threshold
 from raymlops.training.models import compose, make_estimator
@@ -54,7 +55,7 @@ def test_a_sweep_of_4_trials_records_4_runs_and_registers_the_best_with_lineage(
         ex = store.get_execution(r["id"])
         assert ex.state == "COMPLETE"
         assert {"learning_rate", "max_leaf_nodes", "seed"} <= set(ex.properties["params"])
-        hist = store.get_metric_history(r["id"], "accuracy")
+        hist = store.extension(MetricStore).get_metric_history(r["id"], "accuracy")
         assert len(hist) >= 1 and [h["step"] for h in hist] == sorted(h["step"] for h in hist)
     # the registered model is an output of one of the recorded runs, whose lineage reaches the raw file
     rec = trainer.registry.get(f"planted@{result.version}")
@@ -123,11 +124,14 @@ def test_cli_train_json_and_bad_input(ray_address, tmp_path):
     assert ok.returncode == 0, ok.stderr[-2000:]
     out = json.loads(ok.stdout)
     assert {"name", "version", "metrics", "blessed", "runs"} <= set(out)
-    pd.DataFrame({"x": range(50), "label": 1}).to_csv(tmp_path / "constant.csv", index=False)
+    pd.DataFrame({"x": [i % 7 for i in range(50)], "label": 1}).to_csv(tmp_path / "constant.csv", index=False)
+    pd.DataFrame({"rid": range(50), "label": [i % 2 for i in range(50)]}).to_csv(tmp_path / "idonly.csv", index=False)
     (tmp_path / "bad.yaml").write_text("learning_rate: {triangular: [0, 1]}\n")
     for args, needle in (
         ((raw, "--target", "nope", "--name", "m1"), "'nope'"),
         ((str(tmp_path / "constant.csv"), "--target", "label", "--name", "m2"), "single class"),
+        ((str(tmp_path / "idonly.csv"), "--target", "label", "--name", "m5"), "--keep-column"),
+        ((raw, "--target", "label", "--name", "m6", "--keep-column", "nope"), "cannot keep"),
         ((raw, "--target", "label", "--name", "m3", "--tune", "2", "--space", str(tmp_path / "bad.yaml")), "triangular"),
         ((raw, "--target", "label", "--name", "m4", "--metric", "rmse"), "rmse"),
     ):

@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from raymlops.metadata import connect
 from raymlops.registry import ModelRegistry
+from raymlops.monitoring.live import reference_attachment
 
 WINDOW_S = 3.0
 ROWS = 100  # instances per request
@@ -53,13 +54,13 @@ def test_shifted_feature_flagged_only_and_no_alarm_over_five_unshifted_windows(t
 
     from raymlops.monitoring.actor import get_monitor
     from raymlops.serving.app import deploy
-    from raymlops.serving.controller import get_controller
+    from raymlops.serving import get_controller
 
     settings, cluster = two_nodes
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=5000), "b": rng.normal(size=5000), "c": rng.normal(size=5000)})
     model = LogisticRegression().fit(X, (X.a - 0.5 * X.b > 0).astype(int))  # c does not matter
-    ModelRegistry.connect(settings).register(model, "mn", input_example=X.head(), reference=X)
+    ModelRegistry.connect(settings).register(model, "mn", input_example=X.head(), attachments=reference_attachment(model, X))
 
     url = deploy(settings, port=_free_port(), gate_interval_s=2.0, proxy_location="HeadOnly")
     ctl = get_controller(settings)

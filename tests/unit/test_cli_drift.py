@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from raymlops.monitoring.presets import judge
+from raymlops.monitoring import judge
 from tests.conftest import PYTHON, cli_env
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from raymlops.sketches import Profile
-from raymlops.monitoring.presets import TESTS, judge
+from raymlops.monitoring import TESTS, judge
 from raymlops.monitoring.report import render_html
 
 VOID = {"meta", "br", "img", "input", "link", "hr", "col", "area", "base", "embed", "source", "track", "wbr"}

@@ -121,10 +121,3 @@ def test_unreachable_database_is_a_clear_error(tmp_path):
         MetadataStore(f"sqlite:///{tmp_path}/missing/dir/metadata.db")
     with pytest.raises(StoreUnavailableError, match="not a SQLAlchemy URL"):
         MetadataStore("definitely not a url")
-
-
-def test_metric_history_is_kept_in_order(store):
-    ex = store.put_execution(Execution(type="Run"))
-    store.log_metrics(ex.id, [("loss", 1.0, 0, 0.0), ("loss", 0.5, 1, 1.0), ("acc", 0.7, 1, 1.0)])
-    assert [m["value"] for m in store.get_metric_history(ex.id, "loss")] == [1.0, 0.5]
-    assert store.latest_metrics([ex.id]) == {ex.id: {"loss": 0.5, "acc": 0.7}}

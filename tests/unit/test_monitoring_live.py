@@ -11,7 +11,15 @@ from sklearn.linear_model import LogisticRegression
 
 from raymlops.sketches import Profile
 from raymlops.core.errors import ArtifactIntegrityError, InvalidInputError
-from raymlops.monitoring.live import PREDICTION, DriftMonitor, ReplicaSketcher, reference_profile
+from raymlops.monitoring.live import (
+    PREDICTION,
+    REFERENCE_ATTACHMENT,
+    DriftMonitor,
+    ReplicaSketcher,
+    load_reference,
+    reference_attachment,
+    reference_profile,
+)
 from raymlops.serving.gates import DriftGate
 from raymlops.serving.manager import RolloutManager
 from raymlops.serving.rollout import RolloutPlan
@@ -233,19 +241,19 @@ def test_reference_profile_is_stored_with_the_version_and_hash_checked(registry,
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"x": rng.normal(size=200), "y": rng.normal(size=200)})
     model = LogisticRegression().fit(X, (X.x > 0).astype(int))
-    rec = registry.register(model, "refd", input_example=X.head(), reference=X)
-    assert rec["metadata"]["reference_profile"]["rows"] == 200
-    prof = registry.reference_profile("refd@1")
+    rec = registry.register(model, "refd", input_example=X.head(), attachments=reference_attachment(model, X))
+    assert rec["metadata"]["attachments"][REFERENCE_ATTACHMENT]["bytes"] > 0
+    prof = load_reference(registry, "refd@1")
     want = Profile()
     want.update(X.assign(**{PREDICTION: model.predict(X)}))
-    assert prof == want and set(prof.columns) == {"x", "y", PREDICTION}
-    assert registry.reference_profile(registry.register(model, "refd", input_example=X.head())["name"] + "@2") is None
-    path = registry.blobs.path(rec["metadata"]["reference_profile"]["sha256"])
+    assert prof == want and prof.rows == 200 and set(prof.columns) == {"x", "y", PREDICTION}
+    assert load_reference(registry, registry.register(model, "refd", input_example=X.head())["name"] + "@2") is None
+    path = registry.blobs.path(rec["metadata"]["attachments"][REFERENCE_ATTACHMENT]["sha256"])
     with open(path, "r+b") as fh:
         fh.seek(5)
         fh.write(b"X")
     with pytest.raises(ArtifactIntegrityError):
-        registry.reference_profile("refd@1")
+        load_reference(registry, "refd@1")
     with pytest.raises(InvalidInputError, match="prediction"):
         reference_profile(model, X.assign(prediction=1))
 

@@ -8,7 +8,7 @@ import pytest
 
 from raymlops.core.config import Settings
 from raymlops.core.errors import ArtifactIntegrityError, InvalidNameError, InvalidRefError, ModelNotFoundError
-from raymlops.registry import ModelRegistry, parse_ref
+from raymlops.registry import BlobStore, ModelRegistry, parse_ref
 
 
 def test_versions_are_consecutive_per_name(registry):
@@ -29,7 +29,7 @@ def test_concurrent_registration_from_processes_gives_consecutive_versions(setti
         got = pool.starmap(_register_many, [(str(settings.home), w, 8) for w in range(4)])
     versions = sorted(v for vs in got for v in vs)
     assert versions == list(range(1, 33))
-    rows = store.list_model_versions("shared")
+    rows = ModelRegistry(store, BlobStore(settings.artifacts_dir)).versions.list_model_versions("shared")
     assert [r["version"] for r in rows] == list(range(1, 33))
     assert len({r["sha256"] for r in rows}) == 32
 
@@ -54,7 +54,7 @@ def test_signature_is_recorded(registry):
     model = LogisticRegression().fit(X, ["no", "no", "yes", "yes"])
     rec = registry.register(model, "clf", input_example=X)
     assert rec["signature"] == {
-        "inputs": [{"name": "x", "type": "double"}, {"name": "n", "type": "long"}],
+        "inputs": [{"name": "x", "type": "float"}, {"name": "n", "type": "int"}],
         "output": {"type": "class", "classes": ["no", "yes"]},
     }
 

@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from raymlops.metadata import Artifact
-from raymlops.tracking import list_runs, start_run
+from raymlops.metadata import Artifact, Execution
+from raymlops.tracking import MetricStore, list_runs, start_run
 
 
 def test_every_run_records_code_environment_seed_and_input_hashes(store):
@@ -41,7 +41,7 @@ def test_metrics_keep_their_step_history_and_runs_list_shows_latest(store):
         run.log_params({"depth": 3})
         run.set_tag("team", "fraud")
         run.log_artifact(Artifact(type="Model", uri="file:///m"))
-    hist = store.get_metric_history(run.id, "loss")
+    hist = run.metric_history("loss")
     assert [(m["step"], m["value"]) for m in hist] == [(0, 0.9), (1, 0.6), (2, 0.4)]
     rows = list_runs(store, experiment="exp")
     assert rows[0]["metrics"] == {"loss": 0.4}
@@ -64,3 +64,12 @@ def test_runs_are_filtered_by_experiment(store):
             pass
     assert [r["experiment"] for r in list_runs(store, experiment="a")] == ["a", "a"]
     assert list_runs(store, experiment="missing") == []
+
+
+def test_metric_history_is_kept_in_order(store):
+    ex = store.put_execution(Execution(type="Run"))
+    metrics = store.extension(MetricStore)
+    metrics.log_metrics(ex.id, [("loss", 1.0, 0, 0.0), ("loss", 0.5, 1, 1.0), ("acc", 0.7, 1, 1.0)])
+    assert [m["value"] for m in metrics.get_metric_history(ex.id, "loss")] == [1.0, 0.5]
+    assert metrics.latest_metrics([ex.id]) == {ex.id: {"loss": 0.5, "acc": 0.7}}
+    assert store.extension(MetricStore) is metrics

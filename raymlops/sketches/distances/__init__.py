@@ -55,7 +55,7 @@ from raymlops.sketches.distances._common import Merged, TestResult, is_sketch, m
 from raymlops.sketches.distances.binning import binned_counts, quantile_cuts
 from raymlops.sketches.distances.categories import OTHER, category_counts
 from raymlops.sketches.distances.divergences import jensenshannon, jensenshannon_divergence, linf, psi
-from raymlops.sketches.distances.hypothesis import chi2, ztest
+from raymlops.sketches.distances.hypothesis import chi2, chisquare, ztest
 from raymlops.sketches.distances.ks_test import EXACT_KS_MAX_N, ks, ks_pvalue
 from raymlops.sketches.distances.wasserstein_distance import MIN_STD, wasserstein, wasserstein_normed
 from raymlops.sketches.numeric import NumericSketch
@@ -69,6 +69,7 @@ __all__ = [
     "binned_counts",
     "category_counts",
     "chi2",
+    "chisquare",
     "is_sketch",
     "jensenshannon",
     "jensenshannon_divergence",

@@ -3,7 +3,9 @@
 A :class:`~raymlops.sketches.categorical.CategoricalSketch` keeps exact counts (if it was
 truncated, its ``other`` count becomes the category :data:`OTHER` and kept counts are
 lower bounds); a :class:`~raymlops.sketches.values.ValueCounts` keeps the exact counts of
-a few-valued numeric column. Categories are ``str(value)``, as in the sketch.
+a few-valued numeric column. Categories are ``str(value)``, as in the sketch, except
+that raw numbers compared with raw numbers (or with a ValueCounts) are counted as numbers,
+so an integer ``1`` on one side and a float ``1.0`` on the other are one category.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ OTHER = "<other>"
 """The category that stands for a truncated CategoricalSketch's ``other`` count."""
 
 
-def _category_table(side: Any) -> dict[Any, int]:
+def _category_table(side: Any, as_text: bool) -> dict[Any, int]:
     if isinstance(side, CategoricalSketch):
         table: dict[Any, int] = dict(side.counts)
         if side.other:
@@ -50,9 +52,10 @@ def _category_table(side: Any) -> dict[Any, int]:
         s = pd.Series(side.ravel() if isinstance(side, np.ndarray) else list(side))
     vc = s.value_counts(dropna=True, sort=False)
     vc = vc[vc.to_numpy() > 0]
+    numbers = not as_text and pd.api.types.is_numeric_dtype(s.dtype)
     table = {}
     for key, c in zip(vc.index.tolist(), vc.to_numpy().tolist()):
-        key = key if isinstance(key, str) else str(key)
+        key = float(key) if numbers else key if isinstance(key, str) else str(key)
         table[key] = table.get(key, 0) + int(c)
     return table
 
@@ -78,7 +81,8 @@ def category_counts(reference: Any, current: Any) -> tuple[list[Any], np.ndarray
         >>> cats, r.tolist(), c.tolist()
         (['a', 'b', 'c'], [2, 1, 0], [0, 1, 1])
     """
-    ta, tb = _category_table(reference), _category_table(current)
+    as_text = isinstance(reference, CategoricalSketch) or isinstance(current, CategoricalSketch)
+    ta, tb = _category_table(reference, as_text), _category_table(current, as_text)
     keys = sorted(set(ta) | set(tb), key=lambda k: (isinstance(k, str), k))
     ra = np.array([ta.get(k, 0) for k in keys], dtype=np.int64)
     rb = np.array([tb.get(k, 0) for k in keys], dtype=np.int64)
