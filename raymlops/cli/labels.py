@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from raymlops.cli._common import CliContext, command_options, emit, pass_cli, table
+from raymlops.labeling import steps
 
 STRATEGIES = ["margin", "entropy", "least-confidence", "diverse", "random"]
 
@@ -36,9 +37,7 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def aggregate(cctx: CliContext, annotations, method, gold, sme, task_col, worker_col, label_col, out, workers_out, queue, distributed):
         """One label per task from many workers' labels, weighted by each worker's reliability."""
-        from raymlops.labeling.steps import aggregate as run
-
-        res = run(
+        res = steps.aggregate(
             annotations, method=method, gold=gold, sme=list(sme), task_col=task_col, worker_col=worker_col, label_col=label_col,
             out=out, workers_out=workers_out, queue=queue, distributed=distributed, settings=cctx.settings, store=cctx.store(),
         )
@@ -75,9 +74,7 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def apply_lfs(cctx: CliContext, data, lfs_file, out, gold_col, key, local):
         """Apply labeling functions into a sparse label matrix, with Snorkel's LF analysis."""
-        from raymlops.labeling.steps import apply_lfs as run
-
-        res = run(data, lfs=lfs_file, out=out, key=key, gold_col=gold_col, distributed=not local, settings=cctx.settings, store=cctx.store())
+        res = steps.apply_lfs(data, lfs=lfs_file, out=out, key=key, gold_col=gold_col, distributed=not local, settings=cctx.settings, store=cctx.store())
         emit(cctx, res, lambda r: f"{r['rows']} rows, {r['votes']} votes, {r['covered']} rows with a vote -> {r['out']}\n" + _lf_table(r["lfs"]))
         return 0
 
@@ -91,9 +88,7 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def weak(cctx: CliContext, data, lfs_file, out, key, local):
         """Labeling functions -> label model -> probabilistic labels."""
-        from raymlops.labeling.steps import weak as run
-
-        res = run(data, lfs=lfs_file, out=out, key=key, distributed=not local, settings=cctx.settings, store=cctx.store())
+        res = steps.weak(data, lfs=lfs_file, out=out, key=key, distributed=not local, settings=cctx.settings, store=cctx.store())
 
         def human(r: dict) -> str:
             lines = [
@@ -124,9 +119,7 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def query(cctx: CliContext, pool, model_ref, k, strategy, key, out, fmt, from_name, to_name, seed):
         """Score a pool with a model on Ray Data and export the rows to label next."""
-        from raymlops.labeling.steps import query as run
-
-        res = run(pool, model=model_ref, k=k, strategy=strategy, key=key, out=out, fmt=fmt, from_name=from_name, to_name=to_name, seed=seed, settings=cctx.settings, store=cctx.store())
+        res = steps.query(pool, model=model_ref, k=k, strategy=strategy, key=key, out=out, fmt=fmt, from_name=from_name, to_name=to_name, seed=seed, settings=cctx.settings, store=cctx.store())
         emit(cctx, res, lambda r: f"{r['k']} of {r['pool']} rows by {r['strategy']} -> {r['out']}\n" + table(r["selected"][:20], ["key", "score"]))
         return 0
 
@@ -140,9 +133,7 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def import_label_studio(cctx: CliContext, export, out, key, from_name, gold_out):
         """Read a Label Studio JSON export into task, worker, label rows."""
-        from raymlops.labeling.steps import import_label_studio as run
-
-        res = run(export, out=out, key=key, from_name=from_name, gold_out=gold_out, settings=cctx.settings, store=cctx.store())
+        res = steps.import_label_studio(export, out=out, key=key, from_name=from_name, gold_out=gold_out, settings=cctx.settings, store=cctx.store())
         emit(cctx, res, lambda r: f"{r['annotations']} annotations of {r['tasks']} tasks by {r['workers']} annotators -> {r['out']}" + (f"; {r['ground_truth']} ground truth -> {r['gold_out']}" if r["gold_out"] else ""))
         return 0
 
@@ -159,9 +150,7 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def self_train(cctx: CliContext, data, target, name, threshold, max_iter, key, out, seed):
         """Self-training: confident pseudo-labels (scored on Ray Data), a tracked run, a registered model."""
-        from raymlops.labeling.steps import self_train as run
-
-        res = run(data, target=target, name=name, threshold=threshold, max_iter=max_iter, key=key, out=out, seed=seed, settings=cctx.settings, store=cctx.store())
+        res = steps.self_train(data, target=target, name=name, threshold=threshold, max_iter=max_iter, key=key, out=out, seed=seed, settings=cctx.settings, store=cctx.store())
 
         def human(r: dict) -> str:
             lines = [
@@ -188,8 +177,6 @@ def register(cli: click.Group) -> None:
     @pass_cli
     def join(cctx: CliContext, data, labels_path, key, out, weights, target):
         """Join aggregated or weak labels to their features, with a weight column for training."""
-        from raymlops.labeling.steps import join_labels
-
-        res = join_labels(data, labels_path, key=key, out=out, target=target, weights=weights, settings=cctx.settings, store=cctx.store())
+        res = steps.join_labels(data, labels_path, key=key, out=out, target=target, weights=weights, settings=cctx.settings, store=cctx.store())
         emit(cctx, res, lambda r: f"{r['rows']} rows -> {r['out']}  (train with --target {r['target']} --weight-col {r['weight_col']} --key {key})")
         return 0
