@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 
@@ -40,6 +41,16 @@ def test_demo_prints_the_champions_lineage(tmp_path):
     assert "(20 features)" in shift.splitlines()[0], shift  # the 10 mean_ and 10 worst_ measurements
     assert "dataset drift: True; prediction drift:" in shift, out[out.index("monitor:") :]
     assert "Traceback" not in res.stderr
+
+    # the labeling chapter: aggregation by annotator reliability beats majority vote and names the spammers
+    labeling = out.split("== 2. Labeling")[1].split("== 3.")[0]
+    mv, ds = map(float, re.search(r"majority vote ([\d.]+), Dawid-Skene with gold \+ SME prior ([\d.]+)", labeling).groups())
+    assert ds > mv, labeling
+    ahead, crowds = re.search(r"on (\d+) more simulated crowds Dawid-Skene is ahead of majority vote on (\d+)", labeling).groups()[::-1]
+    assert int(ahead) >= int(crowds) - 1, labeling
+    named, _, who = re.search(r"(\d+) of these (\d+) are the simulation's spammers: (.+)", labeling).groups()
+    assert int(named) >= 3 and len(who.split(", ")) == int(named), labeling
+    assert "trusts least" in labeling
 
     # from the outside: the serving champion's upstream reaches the raw feed the demo ingested
     champion = json.loads(_cli(home, "models", "show", "breast-cancer@champion", "--json").stdout)
