@@ -3,7 +3,9 @@ adds the confident ones as pseudo-labels (scored on Ray Data) and registers the 
 
 The run is tracked like any other (``start_run``): its inputs are the data, its outputs
 the pseudo-labels (a ``Dataset`` artifact: row or key, label, confidence, round) and the
-registered model. When every class has a few labelled rows, ``holdout`` of them are kept
+registered model, with the drift monitor's reference profile attached as training attaches
+it (:func:`raymlops.monitoring.live.reference_attachment`, labeling's one use of
+monitoring). When every class has a few labelled rows, ``holdout`` of them are kept
 aside first to report the self-trained model against the same model trained on the
 labelled rows alone; the registered model then uses every labelled row.
 """
@@ -24,8 +26,10 @@ from raymlops.labeling.io import read_table, write_parquet
 from raymlops.labeling.ray_ops import score_pool
 from raymlops.labeling.record import output_artifact, source_artifact
 from raymlops.labeling.semi.self_training import SelfTraining, default_estimator
+from raymlops.core.names import validate_name
 from raymlops.metadata import MetadataAPI, connect
-from raymlops.registry import ModelRegistry, validate_name
+from raymlops.monitoring.live import reference_attachment
+from raymlops.registry import ModelRegistry
 from raymlops.tracking import start_run
 
 __all__ = ["self_train", "split_labeled"]
@@ -117,7 +121,7 @@ def self_train(
         run.log_metrics({"pseudo_labels": float(len(pseudo)), "rounds": float(final.n_iter_)})
     registry = ModelRegistry.connect(settings)
     record = registry.register(
-        final.estimator_, name, input_example=X_l.head(5), reference=X_l, run=run.id,
+        final.estimator_, name, input_example=X_l.head(5), attachments=reference_attachment(final.estimator_, X_l), run=run.id,
         description=f"self-trained on {len(X_l)} labelled rows and {len(pseudo)} pseudo-labels (threshold {threshold})",
         metadata={"task": "classification", "target": target, "self_training": {**params, **comparison, "pseudo_labels": int(len(pseudo))}},
     )

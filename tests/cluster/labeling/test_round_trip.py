@@ -12,6 +12,7 @@ from raymlops.data.ingest import load_sklearn_frame
 from raymlops.labeling.simulate import simulate_crowd
 from raymlops.labeling.steps import aggregate, import_label_studio, join_labels, query, self_train
 from raymlops.metadata import connect
+from raymlops.monitoring.live import load_reference
 from raymlops.registry import ModelRegistry
 from raymlops.training.train import Trainer
 
@@ -57,8 +58,12 @@ def test_export_to_trained_model_with_lineage_to_the_export(ray_session, tmp_pat
     assert result.metrics["test"]["accuracy"] > 0.8
     run = store.get_execution(result.runs[-1]["id"])
     assert run.properties["params"]["weight_col"] == "weight"
+    assert {"column": "weight", "reason": "the sample weight (--weight-col)"} in result.excluded_columns
+    record = ModelRegistry.connect(settings).get(f"bc-crowd@{result.version}")
+    inputs = {c["name"] for c in record["signature"]["inputs"]}
+    assert "mean_radius" in inputs and not {"weight", "label"} & inputs  # the weight is never a feature
 
-    model_art = ModelRegistry.connect(settings).get(f"bc-crowd@{result.version}")["artifact_id"]
+    model_art = record["artifact_id"]
     graph = store.lineage(("artifact", model_art), direction="up", hops=30).to_dict()
     uris = {n["uri"] for n in graph["nodes"]}
     types = {n["type"] for n in graph["nodes"]}
@@ -84,7 +89,10 @@ def test_self_training_with_five_percent_labels(ray_session, tmp_path):
     pseudo = pd.read_parquet(out["out"])
     truth = df.set_index("row_id").loc[pseudo["row_id"], "target"].to_numpy()
     assert (pseudo["label"].to_numpy() == truth).mean() > 0.85 and (pseudo["confidence"] >= 0.9).all()
-    model = ModelRegistry.connect(settings).get(f"bc-semi@{out['version']}")
+    registry = ModelRegistry.connect(settings)
+    model = registry.get(f"bc-semi@{out['version']}")
+    reference = load_reference(registry, f"bc-semi@{out['version']}")  # the drift monitor's reference, as training attaches it
+    assert reference is not None and reference.rows == out["labeled"]
     graph = store.lineage(("artifact", model["artifact_id"]), direction="up", hops=4).to_dict()
     assert f"file://{tmp_path / 'semi.csv'}" in {n["uri"] for n in graph["nodes"]}
     run_outputs = [a.type for a in store.get_artifacts(type="Dataset") if a.id == out["artifacts"]["pseudo_labels"]]
