@@ -66,21 +66,52 @@ def _check_columns(df: pd.DataFrame, cols: dict[str, str], what: str, error: typ
             raise error(f"the {what} table has no column {col!r} (columns: {', '.join(map(str, df.columns))}){hint}")
 
 
+def _blank(values: Any) -> np.ndarray:
+    """Which of ``values`` are empty: missing, or text that is only whitespace."""
+    s = pd.Series(values)
+    empty = s.isna().to_numpy(copy=True)
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        empty |= s.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+    return empty
+
+
+def _raise_empty(df: pd.DataFrame, cols: dict[str, str], role: str, empty: np.ndarray, what: str, error: type) -> None:
+    """The one-line error for the first empty cell of ``role``'s column, if there is one."""
+    if not empty.any():
+        return
+    col = cols[role]
+    i = int(np.flatnonzero(empty)[0])
+    extra = ""
+    if role == "label" and "task" in cols:
+        extra = f" (task {_r(df[cols['task']].iloc[i])} has no label there)"
+    raise error(
+        f"{what} row {i}: column {col!r} is empty{extra}; fill it in or drop the row "
+        f"({int(empty.sum())} such row{'s' if empty.sum() != 1 else ''})"
+    )
+
+
 def _first_empty(df: pd.DataFrame, cols: dict[str, str], what: str, error: type) -> None:
     for role, col in cols.items():
-        s = df[col]
-        empty = s.isna().to_numpy(copy=True)
-        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            empty |= s.astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-        if empty.any():
-            i = int(np.flatnonzero(empty)[0])
-            extra = ""
-            if role == "label" and "task" in cols:
-                extra = f" (task {_r(df[cols['task']].iloc[i])} has no label there)"
-            raise error(
-                f"{what} row {i}: column {col!r} is empty{extra}; fill it in or drop the row "
-                f"({int(empty.sum())} such row{'s' if empty.sum() != 1 else ''})"
-            )
+        _raise_empty(df, cols, role, _blank(df[col]), what, error)
+
+
+def _factorized(df: pd.DataFrame, cols: dict[str, str], what: str, error: type) -> dict[str, tuple[np.ndarray, Any]]:
+    """Codes and distinct values of each column, in order, stopping at the first empty cell.
+
+    Emptiness is decided on the distinct values (a few thousand workers, not a million
+    rows): a missing cell gets code -1 from ``pd.factorize``, and a blank text is found
+    among the distinct values.
+    """
+    out = {}
+    for role, col in cols.items():
+        codes, uniques = pd.factorize(df[col], sort=False)
+        blank = _blank(uniques)
+        empty = codes < 0
+        if blank.any():
+            empty |= blank[codes]
+        _raise_empty(df, cols, role, empty, what, error)
+        out[role] = (codes, uniques)
+    return out
 
 
 @dataclass
@@ -147,11 +178,9 @@ class Annotations:
         _check_columns(df, cols, "annotation", AnnotationsError)
         if len(df) == 0:
             raise AnnotationsError("the annotation table has no rows: there is nothing to aggregate")
-        _first_empty(df, cols, "annotation", AnnotationsError)
         df = df.reset_index(drop=True)
-        task_codes, tasks = pd.factorize(df[task_col], sort=False)
-        worker_codes, workers = pd.factorize(df[worker_col], sort=False)
-        label_codes, seen = pd.factorize(df[label_col], sort=False)
+        coded = _factorized(df, cols, "annotation", AnnotationsError)
+        (task_codes, tasks), (worker_codes, workers), (label_codes, seen) = coded["task"], coded["worker"], coded["label"]
         keys = [class_key(v) for v in seen]
         if classes is None:
             classes = sorted_classes(list(seen))
@@ -170,12 +199,12 @@ class Annotations:
         label = remap[label_codes]
         task = task_codes.astype(np.int32)
         worker = worker_codes.astype(np.int32)
-        # one label per (task, worker): keep the last one
+        # one label per (task, worker): keep the last one (a hash pass, no sort)
         pair = task.astype(np.int64) * max(len(workers), 1) + worker
-        _, last_rev = np.unique(pair[::-1], return_index=True)
-        duplicates = len(pair) - len(last_rev)
+        repeated = pd.Series(pair).duplicated(keep="last").to_numpy()
+        duplicates = int(repeated.sum())
         if duplicates:
-            keep = np.sort(len(pair) - 1 - last_rev)
+            keep = ~repeated
             task, worker, label = task[keep], worker[keep], label[keep]
         return cls(
             task=task,

@@ -42,6 +42,19 @@ def test_blank_worker_is_empty():
         Annotations.from_frame(frame(task=[1], worker=["  "], label=[0]))
 
 
+def test_missing_and_blank_cells_are_counted_together():
+    with pytest.raises(AnnotationsError, match=r"row 1: column 'worker' is empty; fill it in or drop the row \(2 such rows\)"):
+        Annotations.from_frame(frame(task=[1, 2, 3, 4], worker=["a", None, " ", "b"], label=[0, 1, 0, 1]))
+
+
+def test_dropping_repeats_keeps_the_order_of_the_other_labels():
+    ann = Annotations.from_frame(frame(task=[1, 2, 1, 3, 2], worker=["a", "a", "a", "b", "b"], label=[0, 1, 1, 0, 0]))
+    assert ann.duplicates == 1
+    assert list(zip(ann.tasks[ann.task].tolist(), ann.workers[ann.worker].tolist(), ann.label.tolist())) == [
+        (2, "a", 1), (1, "a", 1), (3, "b", 0), (2, "b", 0)
+    ]
+
+
 def test_no_rows():
     with pytest.raises(AnnotationsError, match="no rows"):
         Annotations.from_frame(frame(task=[], worker=[], label=[]))
