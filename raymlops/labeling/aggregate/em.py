@@ -8,11 +8,11 @@ the EM loop (:class:`~raymlops.labeling.aggregate.dawid_skene.DawidSkene`) gets 
 same numbers from one process holding one shard, from several shards in turn (bounded
 memory at 10M labels), or from Ray Data tasks each holding some shards.
 
-Everything is vectorised over the labels: the E-step gathers ``log pi[worker, :, label]``
-for every label and sums them per task with ``np.add.reduceat`` (tasks are contiguous);
-the M-step scatters each label's task posterior into ``worker x true x observed``
-counts with ``np.bincount``. Memory is O(labels x classes); there is no tasks x workers
-matrix anywhere.
+Everything is vectorised over the labels through one sparse incidence matrix per shard,
+``B`` (tasks x (worker, observed label)), a CSR view of the task-sorted labels built
+once: the E-step sums each task's ``log pi[worker, :, label]`` as ``B @ log_pi`` and the
+M-step's ``worker x true x observed`` counts are ``B.T @ posteriors``. Memory is
+O(labels); there is no tasks x workers matrix anywhere.
 
 Example:
     >>> import numpy as np
@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = ["Params", "Shard", "Stats", "make_shards", "FLOOR"]
 
@@ -102,6 +103,25 @@ class Shard:
         self.n_classes = n_classes
         dtype = np.int64 if n_workers * n_classes >= 2**31 else np.int32
         self.wl = worker.astype(dtype) * n_classes + label
+        self._incidence: sp.csr_matrix | None = None
+
+    def incidence(self, weight: np.ndarray | None = None) -> sp.csr_matrix:
+        """(tasks, W*K) CSR: entry ``[t, w*K + l]`` is 1 (or ``weight[w]``) when worker w answered l on task t.
+
+        The labels are sorted by task, so the CSR arrays are the shard's own (no copy of
+        the structure); the unweighted matrix is kept for the next iteration.
+        """
+        if weight is None and self._incidence is not None:
+            return self._incidence
+        indptr = np.append(self.starts, self.n_labels) if self.n_tasks else np.zeros(1, dtype=np.int64)
+        data = np.ones(self.n_labels) if weight is None else np.asarray(weight, dtype=float)[self.worker]
+        b = sp.csr_matrix((data, self.wl, indptr), shape=(self.n_tasks, self.n_workers * self.n_classes))
+        if weight is None:
+            self._incidence = b
+        return b
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_incidence": None}  # rebuilt where the shard lands (Ray tasks)
 
     @classmethod
     def build(
@@ -119,7 +139,8 @@ class Shard:
         task = np.asarray(task)
         order = np.argsort(task, kind="stable")
         t = task[order]
-        task_ids, starts, sizes = np.unique(t, return_index=True, return_counts=True)
+        first = np.flatnonzero(np.r_[True, t[1:] != t[:-1]]) if len(t) else np.zeros(0, dtype=np.int64)
+        task_ids, starts, sizes = t[first], first, np.diff(np.append(first, len(t)))
         gold = np.full(len(task_ids), -1, dtype=np.int32)
         if gold_task is not None and len(gold_task) and len(task_ids):
             pos = np.searchsorted(task_ids, gold_task)
@@ -157,10 +178,7 @@ class Shard:
             abstain = conf[:, :, k]
             conf = conf[:, :, :k] - abstain[:, :, None]
         by_observed = conf.transpose(0, 2, 1).reshape(-1, k)  # row w*K+obs -> log pi[w, :, obs]
-        contrib = by_observed[self.wl]
-        if params.weight is not None:
-            contrib *= params.weight[self.worker][:, None]
-        s = np.add.reduceat(contrib, self.starts, axis=0)
+        s = np.asarray(self.incidence(params.weight) @ by_observed)
         s += params.log_prior
         if abstain is not None:
             s += abstain.sum(axis=0) if params.weight is None else params.weight @ abstain
@@ -169,9 +187,9 @@ class Shard:
     def e_step(self, params: Params, *, clamp: bool = True) -> tuple[np.ndarray, float]:
         """Task posteriors (gold tasks fixed to their class when ``clamp``) and the log-likelihood."""
         s = self.scores(params)
-        top = s.max(axis=1, keepdims=True)
+        top = _row_max(s)[:, None]
         e = np.exp(s - top)
-        z = e.sum(axis=1, keepdims=True)
+        z = (e @ np.ones(e.shape[1]))[:, None]  # row sums (a matmul: numpy's axis-1 sum is slow on few columns)
         post = e / z
         lse = (top + np.log(z)).ravel()
         g = self.gold >= 0
@@ -188,11 +206,8 @@ class Shard:
     def m_stats(self, post: np.ndarray, loglik: float = 0.0) -> Stats:
         """Soft confusion and class counts from task posteriors ``post`` (n, K)."""
         k, w = self.n_classes, self.n_workers
-        per_label = np.repeat(post, self.sizes, axis=0)
-        counts = np.empty((k, w * k))
-        for c in range(k):
-            counts[c] = np.bincount(self.wl, weights=per_label[:, c], minlength=w * k)
-        counts = np.ascontiguousarray(counts.reshape(k, w, k).transpose(1, 0, 2))
+        by_observed = np.asarray(self.incidence().T @ post)  # row w*K+obs -> soft counts of each true class
+        counts = np.ascontiguousarray(by_observed.reshape(w, k, k).transpose(0, 2, 1))
         return Stats(counts, post.sum(axis=0), loglik)
 
     def step(self, params: Params) -> Stats:
@@ -204,9 +219,8 @@ class Shard:
     def majority_posteriors(self, weight: np.ndarray | None = None, *, clamp: bool = True) -> np.ndarray:
         """(n, K) vote shares per task (weighted by ``weight[worker]``), gold tasks fixed when ``clamp``."""
         k = self.n_classes
-        local = np.repeat(np.arange(self.n_tasks), self.sizes)
-        w = None if weight is None else weight[self.worker]
-        votes = np.bincount(local * k + self.label, weights=w, minlength=self.n_tasks * k).reshape(self.n_tasks, k).astype(float)
+        observed = np.tile(np.eye(k), (self.n_workers, 1))  # row w*K+l -> one-hot of l
+        votes = np.asarray(self.incidence(weight) @ observed, dtype=float)
         total = votes.sum(axis=1, keepdims=True)
         post = np.divide(votes, total, out=np.full_like(votes, 1.0 / k), where=total > 0)
         if clamp:
@@ -242,6 +256,14 @@ class Shard:
         """(agreement per task, labels per task, labels per worker, agreeing labels per worker) under ``post``."""
         per_task, agree_w = self.agreement(post.argmax(axis=1))
         return per_task, self.sizes, np.bincount(self.worker, minlength=self.n_workers), agree_w
+
+
+def _row_max(a: np.ndarray) -> np.ndarray:
+    """The maximum of each row of a tall matrix with few columns (column by column: faster than ``max(axis=1)``)."""
+    out = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        np.maximum(out, a[:, j], out=out)
+    return out
 
 
 def make_shards(
