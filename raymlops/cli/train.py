@@ -42,9 +42,10 @@ def register(cli: click.Group) -> None:
     @click.option("--experiment", help="Experiment name (default: the model name).")
     @click.option("--promote", is_flag=True, help="Make the new version champion when it is BLESSED.")
     @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--weight-col", help="Sample weights (e.g. the confidence of aggregated or weak labels); not a feature.")
     @command_options
     @pass_cli
-    def train(cctx: CliContext, data_path, target, name, metric, tune_trials, space, slices, key, keep, schema_path, max_drop, min_slice, experiment, promote, seed):
+    def train(cctx: CliContext, data_path, target, name, metric, tune_trials, space, slices, key, keep, schema_path, max_drop, min_slice, experiment, promote, seed, weight_col):
         """Baselines, default model, optional sweep; register, evaluate per slice and bless."""
         parsed_space = _space(space)
         thresholds = []
@@ -69,6 +70,7 @@ def register(cli: click.Group) -> None:
             thresholds=thresholds or None,
             max_drop=max_drop,
             keep=list(keep),
+            weight_col=weight_col,
         )
         out = result.to_dict()
         out["promoted"] = False
