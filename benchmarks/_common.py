@@ -31,18 +31,48 @@ def machine() -> dict:
     }
 
 
-def side_venv(name: str, requirement: str) -> Path | None:
-    """A separate virtualenv for a baseline whose pins clash with ours (created once)."""
+def side_venv(name: str, requirement: str | list[str]) -> Path | None:
+    """A separate virtualenv for a baseline whose pins clash with ours (created once).
+
+    ``requirement`` is one pip requirement or a list of them, installed in order (one
+    ``pip install`` each, so a first pin such as ``torch==2.13.0`` holds for the rest).
+    """
     venv = HERE / f".venv-{name}"
     py = venv / "bin" / "python"
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        res = subprocess.run([str(py), "-m", "pip", "install", "-q", requirement], capture_output=True, text=True)
-        if res.returncode != 0:
-            print(f"baseline {requirement} could not be installed: {res.stderr.strip()[-300:]}")
-            return None
+    done = venv / ".installed"
+    if not done.exists():
+        if not py.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        for req in [requirement] if isinstance(requirement, str) else requirement:
+            res = subprocess.run([str(py), "-m", "pip", "install", "-q", *req.split()], capture_output=True, text=True)
+            if res.returncode != 0:
+                print(f"baseline {req} could not be installed: {res.stderr.strip()[-300:]}")
+                return None
+        done.touch()
     return py
 
 
 def report(name: str, figures: dict) -> None:
     print(json.dumps({"benchmark": name, "machine": machine(), **figures}, indent=2))
+
+
+def measured(python: str | Path, code: str, *args: str, timeout: float = 3600) -> dict:
+    """Run ``code`` in a fresh process; its last stdout line is JSON; adds ``peak_rss_mb``.
+
+    The peak resident memory and the CPU time (user + system, ``cpu_seconds``) are the
+    child's own (``RUSAGE_CHILDREN`` of a wrapper), so each figure is of that workload
+    alone; CPU time is steadier than wall time on a machine shared with other work.
+    """
+    wrapper = (
+        "import json, resource, subprocess, sys\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "peak = ru.ru_maxrss / 1024\n"
+        "out = p.stdout.strip().splitlines()\n"
+        "res = json.loads(out[-1]) if p.returncode == 0 and out else {'error': p.stderr[-1500:]}\n"
+        "res['peak_rss_mb'] = round(peak, 1)\n"
+        "res['cpu_seconds'] = round(ru.ru_utime + ru.ru_stime, 2)\n"
+        "print(json.dumps(res))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", wrapper, str(python), "-c", code, *args], capture_output=True, text=True, timeout=timeout)
+    return json.loads(res.stdout.strip().splitlines()[-1])

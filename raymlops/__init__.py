@@ -14,15 +14,22 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from raymlops.core.config import Settings
 from raymlops.core.errors import RaymlopsError
-from raymlops.metadata import connect
-from raymlops.registry import ModelRegistry
-from raymlops.tracking import start_run
+
+if TYPE_CHECKING:
+    from raymlops.metadata import connect
+    from raymlops.tracking import start_run
 
 __version__ = "0.1.0"
+
+# Loaded on first use: the store and the tracker bring SQLAlchemy and Ray (about 1 s of
+# imports), which `import raymlops.<package>` of a pure core (a label model, a sketch) and
+# the CLI's --help do not need.
+_LAZY = {"connect": "raymlops.metadata", "start_run": "raymlops.tracking"}
 
 __all__ = [
     "RaymlopsError",
@@ -35,6 +42,15 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    """The heavy top-level names (``connect``, ``start_run``), imported when first used."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'raymlops' has no attribute {name!r}")
+
+
 def register_model(model: Any, name: str, **kwargs: Any) -> int:
     """Register ``model`` as the next version of ``name`` and return the version.
 
@@ -42,10 +58,14 @@ def register_model(model: Any, name: str, **kwargs: Any) -> int:
     (``signature``, ``input_example``, ``run``, ``inputs``, ``description``,
     ``metadata``, ``attachments``), plus ``settings``.
     """
+    from raymlops.registry import ModelRegistry  # heavy (SQLAlchemy, Ray): loaded on first use, see _LAZY
+
     settings = kwargs.pop("settings", None)
     return ModelRegistry.connect(settings).register(model, name, **kwargs)["version"]
 
 
 def load_model(ref: str, *, settings: Settings | None = None) -> Any:
     """Load the model ``NAME@VERSION`` or ``NAME@ALIAS`` after verifying its sha256."""
+    from raymlops.registry import ModelRegistry  # heavy (SQLAlchemy, Ray): loaded on first use, see _LAZY
+
     return ModelRegistry.connect(settings).load(ref)

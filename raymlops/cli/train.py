@@ -57,9 +57,10 @@ def register(cli: click.Group) -> None:
     @click.option("--feature-service", "feature_service", metavar="REPO.yaml:SERVICE",
                   help="Serve the new version by entity key with this feature service (DATA is its training set).")
     @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--weight-col", help="Sample weights (e.g. the confidence of aggregated or weak labels); not a feature.")
     @command_options
     @pass_cli
-    def train(cctx: CliContext, data_path, target, name, metric, tune_trials, space, slices, key, keep, schema_path, max_drop, min_slice, experiment, promote, feature_service, seed):
+    def train(cctx: CliContext, data_path, target, name, metric, tune_trials, space, slices, key, keep, schema_path, max_drop, min_slice, experiment, promote, feature_service, seed, weight_col):
         """Baselines, default model, optional sweep; register, evaluate per slice and bless."""
         parsed_space = _space(space)
         bind = _feature_service(cctx, feature_service)
@@ -85,6 +86,7 @@ def register(cli: click.Group) -> None:
             thresholds=thresholds or None,
             max_drop=max_drop,
             keep=list(keep),
+            weight_col=weight_col,
         )
         out = result.to_dict()
         out["promoted"] = False

@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from raymlops.artifacts import BlobStore, dumps_model, files_of, sha256_file, sha256_paths
+from raymlops.artifacts import BlobStore, dumps_model, files_of, sha256_file
 from raymlops.core import runtime
 from raymlops.core.config import Settings
 from raymlops.core.errors import InvalidInputError
-from raymlops.data.artifacts import dataset_artifact
+from raymlops.data.artifacts import dataset_artifact, source_sha256
 from raymlops.data.augment import AUGMENTED_COLUMN, smote
 from raymlops.data.errors import DataUnusableError, reading
 from raymlops.data.features import build_feature_transform
@@ -49,6 +50,18 @@ SPLITS = ("train", "validation", "test")
 
 def _columns_of(schema: Schema) -> list[dict[str, Any]]:
     return [{"name": c.name, "type": c.type} for c in schema.columns]
+
+
+def _caller_exclusions(exclude: Mapping[str, str], schema: Schema, *, target: str, keep: Sequence[str]) -> dict[str, str]:
+    """The columns a caller leaves out (``{column: why}``), checked against the data."""
+    for col in exclude:
+        if col not in schema.names:
+            raise InvalidInputError(f"cannot leave out {col!r} ({exclude[col]}): not a column of the data ({', '.join(schema.names)})")
+        if col == target:
+            raise InvalidInputError(f"{col!r} is the target; it cannot also be {exclude[col]}")
+        if col in keep:
+            raise InvalidInputError(f"cannot keep {col!r} as a feature: it is {exclude[col]}")
+    return dict(exclude)
 
 
 @dataclass
@@ -127,7 +140,7 @@ class DataPipeline:
         art = Artifact(
             type="Dataset",
             uri=f"file://{uri}",
-            sha256=sha256_paths(paths, root=os.path.dirname(paths[0]) if len(paths) == 1 else uri),
+            sha256=source_sha256(paths, uri),  # as dataset_artifact hashes it: a step's output file is the same artifact
             name=os.path.basename(uri.rstrip("/")),
             properties={"format": src.format or "parquet", "files": len(paths)},
         )
@@ -404,13 +417,16 @@ class DataPipeline:
         seed: int = 0,
         format: str | None = None,
         keep: tuple[str, ...] | list[str] = (),
+        exclude: Mapping[str, str] | None = None,
     ) -> PipelineResult:
         """Run every step; returns the artifacts by role.
 
         The schema's key and ``excluded`` columns (row ids, constants, raw timestamps:
         :mod:`raymlops.data.schema.infer`) are data but not features: the label-quality
         model, augmentation and the feature transform leave them out, and the result lists
-        them with why (``excluded_columns``). ``keep`` makes excluded columns features.
+        them with why (``excluded_columns``). ``keep`` makes excluded columns features;
+        ``exclude`` (``{column: why}``, e.g. a sample-weight column) leaves more out, with
+        the caller's reason, and no ``keep`` can bring those back.
         """
         res = PipelineResult(out_dir=self.out_dir)
         columns = peek_columns(data, format=format)
@@ -433,6 +449,7 @@ class DataPipeline:
         if unknown:
             raise InvalidInputError(f"cannot keep {unknown}: not columns of the data ({', '.join(schema.names)})")
         not_features = {c: why for c, why in schema.not_features().items() if c not in keep and c != target}
+        not_features.update(_caller_exclusions(exclude or {}, schema, target=target, keep=keep))
         res.excluded = [{"column": c, "reason": why} for c, why in not_features.items()]
         if not [c for c in schema.names if c != target and c not in not_features]:
             left_out = "; ".join(f"{c}: {why}" for c, why in not_features.items())

@@ -1,4 +1,4 @@
-"""The demo's story: data, experiments, the serving and drift chapters, the decay loop, the feature store, then the lineage."""
+"""The demo's story: data, labeling, experiments, the serving and drift chapters, the decay loop, the feature store, then the lineage."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from raymlops.data.pipeline import DataPipeline
 from raymlops.demo.common import DATASET, MODEL, TARGET
 from raymlops.demo.decay import decay_chapter
 from raymlops.demo.features import features_chapter
+from raymlops.demo.labeling import labeling_chapter
 from raymlops.demo.serving import serving_chapter
 from raymlops.metadata import connect
 from raymlops.registry import ModelRegistry
@@ -70,7 +71,10 @@ def run_demo(
     say(f"feature transform fitted on the training split only: {len(info['features_out'])} features -> {transform.uri[:60]}...")
     summary["data"] = {"validation": rep, "splits": counts, "label_issues": len(issues)}
 
-    say("\n== 2. Experiments: baselines, a Ray Tune sweep, evaluation per slice, blessing, distillation")
+    say("\n== 2. Labeling: crowd labels aggregated by annotator reliability")
+    summary["labeling"] = labeling_chapter(settings, say, store=store)
+
+    say("\n== 3. Experiments: baselines, a Ray Tune sweep, evaluation per slice, blessing, distillation")
     trainer = Trainer(settings, store=store)
     prep = trainer.prepare(feed_path, target=TARGET, schema_path=schema_art.uri[len("file://") :], run_name="demo-train")
     result = trainer.fit(feed_path, target=TARGET, name=MODEL, tune_trials=4, slices=["mean_radius"], prepared=prep, experiment="demo")
@@ -105,13 +109,13 @@ def run_demo(
         )
     summary["distill"] = distilled
 
-    say("\n== 3. Deployment on Ray Serve: champion live, a challenger shadowed then canaried, gates decide")
+    say("\n== 4. Deployment on Ray Serve: champion live, a challenger shadowed then canaried, gates decide")
     summary["serving"] = serving_chapter(settings, trainer, prep, say, port=port, keep_serving=keep_serving)
 
-    say("\n== 4. The decay loop: drift -> retrain -> canary -> promote, with the lineage printed")
+    say("\n== 5. The decay loop: drift -> retrain -> canary -> promote, with the lineage printed")
     summary["decay"] = decay_chapter(settings, say, port=port, keep_serving=keep_serving)
 
-    say("\n== 5. Feature store: a point-in-time training set, a model trained on it, served by entity key")
+    say("\n== 6. Feature store: a point-in-time training set, a model trained on it, served by entity key")
     summary["features"] = features_chapter(settings, say, port=port, keep_serving=keep_serving)
 
     record = registry.get(f"{MODEL}@champion")  # read now: the serving chapter may have promoted the challenger (the decay chapter has a model of its own)

@@ -2,7 +2,11 @@
 
 ::
 
-    ingest[FILE] (one per data file) → merge → validate → split → features → train → evaluate → push
+    ingest[FILE] (one per data file) → merge → [labels] → validate → split → features → train → evaluate → push
+
+With ``annotations`` (crowd labels: ``task, worker, label``), ``labels`` aggregates them
+by annotator reliability (Dawid-Skene; ``gold`` from SMEs, ``sme`` workers) and joins
+one label per row onto the merged data by ``label_key`` as the target.
 
 Each data file is ingested by its own step, so when a new file lands only that file is
 read and converted; the others are cache hits. ``evaluate`` compares the candidate with
@@ -73,8 +77,14 @@ class RetrainParams(BaseModel):
     max_p99_ms: float = Field(1000.0, gt=0)
     min_samples: int = Field(20, ge=1)
     rollout_timeout_s: float = Field(900.0, gt=0)
+    annotations: str | None = Field(None, description="crowd labels (task, worker, label): aggregated into the target by the labels step")
+    gold: str | None = Field(None, description="SME gold labels (task, label) for the labels step")
+    sme: list[str] = Field(default_factory=list, description="workers who are SMEs (a strong reliability prior)")
+    label_key: str | None = Field(None, description="the data's column matching the annotations' task (default: the first key)")
+    label_method: str = Field("ds", description="ds, wawa or mv")
+    min_confidence: float = Field(0.0, ge=0, le=1, description="leave out rows whose aggregated label's posterior is below this")
 
-    @field_validator("key", "keep", "slices", "steps", mode="before")
+    @field_validator("key", "keep", "slices", "steps", "sme", mode="before")
     @classmethod
     def _commas(cls, v: Any) -> Any:
         return _list(v)
@@ -107,9 +117,19 @@ def build_retrain(params: Mapping[str, Any]) -> Pipeline:
         parts.append(f"raw[{label}]")
         steps.append(S["ingest"].options(name=f"ingest[{label}]", params={"path": f}, outputs={"raw": f"raw[{label}]"}))
     common = {"target": p.target}
+    steps.append(S["merge"].options(inputs={"parts": parts}))
+    validate_inputs = {}
+    if p.annotations:
+        label_key = p.label_key or (p.key[0] if p.key else None)
+        if label_key is None:
+            raise InvalidInputError("retrain with annotations needs label_key (the data's column holding the annotations' task ids) or key")
+        steps.append(S["labels"].options(params={
+            **common, "annotations": p.annotations, "gold": [p.gold] if p.gold else [], "key": label_key,
+            "method": p.label_method, "sme": p.sme, "min_confidence": p.min_confidence,
+        }))  # fmt: skip
+        validate_inputs = {"dataset": "labelled"}
     steps += [
-        S["merge"].options(inputs={"parts": parts}),
-        S["validate"].options(params={**common, "schema_path": [p.schema_path] if p.schema_path else [], "key": p.key}),
+        S["validate"].options(params={**common, "schema_path": [p.schema_path] if p.schema_path else [], "key": p.key}, inputs=validate_inputs),
         S["split"].options(params={**common, "seed": p.seed}),
         S["features"].options(params={**common, "seed": p.seed, "keep": p.keep}),
         S["train"].options(params={

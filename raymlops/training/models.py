@@ -85,8 +85,11 @@ def compose(transform: Any, estimator: BaseEstimator) -> Pipeline:
     return Pipeline([("features", transform), ("model", estimator)])
 
 
-def fit_on_features(transform: Any, estimator: BaseEstimator, X: pd.DataFrame, y: Any) -> Pipeline:
-    """Fit ``estimator`` on transformed features; the transform stays as fitted."""
+def fit_on_features(transform: Any, estimator: BaseEstimator, X: pd.DataFrame, y: Any, sample_weight: Any = None) -> Pipeline:
+    """Fit ``estimator`` on transformed features (rows weighted by ``sample_weight``); the transform stays as fitted."""
     est = clone(estimator)
-    est.fit(transform.transform(X), y)
+    if sample_weight is None:
+        est.fit(transform.transform(X), y)
+    else:
+        est.fit(transform.transform(X), y, sample_weight=np.asarray(sample_weight, dtype=float))
     return compose(transform, est)

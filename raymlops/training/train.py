@@ -40,7 +40,7 @@ from raymlops.tracking import start_run
 from raymlops.training import metrics as M
 from raymlops.training.evaluation_run import evaluate_and_bless, feature_slice, reported_metrics
 from raymlops.training.models import check_target, compose, fit_on_features, make_estimator
-from raymlops.training.prepared import SPLITS, Prepared
+from raymlops.training.prepared import SPLITS, WEIGHT_REASON, Prepared, check_weights
 from raymlops.training.registration import register_trained
 from raymlops.training.train_tune import HGB_STEPS, default_space, hgb_trainable
 from raymlops.training.tune import load_checkpoint_model, parse_space, run_sweep
@@ -104,6 +104,7 @@ class Trainer:
         seed: int = 0,
         run_name: str | None = None,
         keep: Sequence[str] = (),
+        weight_col: str | None = None,
     ) -> Prepared:
         """Run the data pipeline (no label-quality pass) and load its splits.
 
@@ -112,10 +113,22 @@ class Trainer:
                 data when omitted.
             keep: columns to use as features although the schema excludes them (a
                 row id, a constant, a timestamp).
+            weight_col: a column of sample weights, e.g. the confidence of aggregated or
+                weak labels: kept in the splits, never a feature (listed in
+                ``excluded_columns``).
+
+        Raises:
+            InvalidInputError: the weight column is missing, the target, kept as a
+                feature, or has a value that is not a non-negative number.
         """
         pipe = DataPipeline(self.settings, store=self.store, run_name=run_name)
-        res = pipe.run(data, target=target, key=key, schema_path=schema_path, label_quality=False, seed=seed, keep=keep)
+        res = pipe.run(
+            data, target=target, key=key, schema_path=schema_path, label_quality=False, seed=seed, keep=keep,
+            exclude={weight_col: WEIGHT_REASON} if weight_col else None,
+        )
         frames = {s: pipe.load(res.artifacts[f"split_{s}"]) for s in SPLITS}
+        if weight_col is not None:
+            check_weights(frames["train"], weight_col)
         t = res.artifacts["transform"]
         transform = loads_model(self.registry.blobs.get(t.sha256, what="feature transform"))
         return Prepared(
@@ -128,6 +141,7 @@ class Trainer:
             artifacts=res.artifacts,
             exclude=tuple(e["column"] for e in res.excluded),
             excluded=tuple(res.excluded),
+            weight=weight_col,
         )
 
     # ------------------------------------------------------------------ fit
@@ -149,8 +163,14 @@ class Trainer:
         max_drop: float = 0.0,
         prepared: Prepared | None = None,
         keep: Sequence[str] = (),
+        weight_col: str | None = None,
     ) -> TrainResult:
         """Baselines, default model, optional sweep; register, evaluate and bless the best.
+
+        With ``weight_col`` every candidate (the baselines, the default model and each
+        Tune trial) is fitted with that column as sample weights (probabilistic labels:
+        the confidence of aggregated labels, or one row per class weighted by its
+        probability); evaluation stays unweighted.
 
         Raises:
             InvalidInputError: unknown target or metric, constant target, bad search
@@ -165,8 +185,9 @@ class Trainer:
         if tune_trials < 0:
             raise InvalidInputError(f"--tune {tune_trials}: use a number of trials, 0 for none")
 
-        prep = prepared or self.prepare(data, target=target, key=key, schema_path=schema_path, seed=seed, keep=keep)
+        prep = prepared or self.prepare(data, target=target, key=key, schema_path=schema_path, seed=seed, keep=keep, weight_col=weight_col)
         X_tr, y_tr = prep.xy("train")
+        w_tr = prep.weights("train")
         X_val, y_val = prep.xy("validation")
         check_target(pd.concat([y_tr, y_val]), target)
         task = prep.task
@@ -181,8 +202,9 @@ class Trainer:
         runs: list[dict[str, Any]] = []
         for kind in ("dummy", "linear", "hgb"):
             label = {"dummy": "dummy baseline", "linear": "linear baseline", "hgb": "default model"}[kind]
-            with start_run(experiment, name=label, params={"estimator": kind, "target": target, "metric": m.name}, seed=seed, inputs=inputs, store=self.store) as run:
-                model = fit_on_features(prep.transform, make_estimator(kind, task, seed=seed), X_tr, y_tr)
+            params = {"estimator": kind, "target": target, "metric": m.name, **({"weight_col": prep.weight} if prep.weight else {})}
+            with start_run(experiment, name=label, params=params, seed=seed, inputs=inputs, store=self.store) as run:
+                model = fit_on_features(prep.transform, make_estimator(kind, task, seed=seed), X_tr, y_tr, sample_weight=w_tr)
                 scores = M.score_model(model, X_val, y_val, reported_metrics(task, m.name))
                 run.log_metrics({f"val_{k}": v for k, v in scores.items()})
             candidates.append((model, scores[m.name], run.id, label))
@@ -196,6 +218,7 @@ class Trainer:
                 "y_train": y_tr.to_numpy(),
                 "X_val": prep.transform.transform(X_val),
                 "y_val": y_val.to_numpy(),
+                "w_train": w_tr,
             }
             sweep = run_sweep(
                 hgb_trainable,
@@ -280,9 +303,11 @@ class Trainer:
         X_tr, y_tr = prep.xy("train")
         X_val, y_val = prep.xy("validation")
         inputs = [prep.artifacts["train"], prep.artifacts["transform"]]
-        run_params = {"estimator": estimator, "target": prep.target, "metric": m.name, **params}
+        run_params = {"estimator": estimator, "target": prep.target, "metric": m.name, **params, **({"weight_col": prep.weight} if prep.weight else {})}
         with start_run(experiment, name=f"{estimator} {params}" if params else estimator, params=run_params, seed=seed, inputs=inputs, store=self.store) as run:
-            model = fit_on_features(prep.transform, make_estimator(estimator, prep.task, params, seed=seed), X_tr, y_tr)
+            model = fit_on_features(
+                prep.transform, make_estimator(estimator, prep.task, params, seed=seed), X_tr, y_tr, sample_weight=prep.weights("train")
+            )
             scores = M.score_model(model, X_val, y_val, reported_metrics(prep.task, m.name))
             run.log_metrics({f"val_{k}": v for k, v in scores.items()})
         return register_trained(

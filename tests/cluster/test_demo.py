@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 
@@ -41,6 +42,16 @@ def test_demo_prints_the_champions_lineage(tmp_path):
     assert "dataset drift: True; prediction drift:" in shift, out[out.index("monitor:") :]
     assert "Traceback" not in res.stderr
 
+    # the labeling chapter: aggregation by annotator reliability beats majority vote and names the spammers
+    labeling = out.split("== 2. Labeling")[1].split("== 3.")[0]
+    mv, ds = map(float, re.search(r"majority vote ([\d.]+), Dawid-Skene with gold \+ SME prior ([\d.]+)", labeling).groups())
+    assert ds > mv, labeling
+    ahead, crowds = re.search(r"on (\d+) more simulated crowds Dawid-Skene is ahead of majority vote on (\d+)", labeling).groups()[::-1]
+    assert int(ahead) >= int(crowds) - 1, labeling
+    named, _, who = re.search(r"(\d+) of these (\d+) are the simulation's spammers: (.+)", labeling).groups()
+    assert int(named) >= 3 and len(who.split(", ")) == int(named), labeling
+    assert "trusts least" in labeling
+
     # from the outside: the serving champion's upstream reaches the raw feed the demo ingested
     champion = json.loads(_cli(home, "models", "show", "breast-cancer@champion", "--json").stdout)
     assert champion["version"] == 2
@@ -55,7 +66,7 @@ def test_demo_prints_the_champions_lineage(tmp_path):
 
     # the decay chapter: the drift alert ran retrain (the unchanged day a cache hit), the blessed
     # candidate was canaried and promoted with 0 failed requests, and the lineage runs from the alert
-    decay = out.split("== 4. The decay loop")[1].split("== 5. Feature store")[0]
+    decay = out.split("== 5. The decay loop")[1].split("== 6. Feature store")[0]
     assert "retrain (the built-in pipeline) trained decay@1" in decay, decay
     run_steps = dict(line.split()[:2] for line in decay.splitlines() if line.startswith("  ") and " execution " in line)
     assert run_steps["ingest[day1.csv]"] == "cached" and run_steps["ingest[day2.csv]"] == "executed", decay
@@ -77,7 +88,7 @@ def test_demo_prints_the_champions_lineage(tmp_path):
     # the feature-store chapter: a point-in-time training set keeps every trip; the model trained on
     # it is served by entity key (the store's value, or the request's own), and a request without
     # the key is a 422 naming it
-    feat = out.split("== 5. Feature store")[1].split("lineage of breast-cancer@champion")[0]
+    feat = out.split("== 6. Feature store")[1].split("lineage of breast-cancer@champion")[0]
     assert "point-in-time training set: 2000 of 2000 trips kept, in order" in feat, feat
     assert "bound to feature service 'driver_model'" in feat, feat
     lookups = [line.split() for line in feat.splitlines() if line.startswith("{'driver_id'")]

@@ -132,6 +132,7 @@ def test_cli_train_json_and_bad_input(ray_address, tmp_path):
         ((str(tmp_path / "constant.csv"), "--target", "label", "--name", "m2"), "single class"),
         ((str(tmp_path / "idonly.csv"), "--target", "label", "--name", "m5"), "--keep-column"),
         ((raw, "--target", "label", "--name", "m6", "--keep-column", "nope"), "cannot keep"),
+        ((raw, "--target", "label", "--name", "m7", "--weight-col", "a", "--keep-column", "a"), "it is the sample weight"),
         ((raw, "--target", "label", "--name", "m3", "--tune", "2", "--space", str(tmp_path / "bad.yaml")), "triangular"),
         ((raw, "--target", "label", "--name", "m4", "--metric", "rmse"), "rmse"),
     ):

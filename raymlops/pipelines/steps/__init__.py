@@ -11,6 +11,7 @@ from raymlops.pipelines.step import Step
 from raymlops.pipelines.steps.evaluate import evaluate
 from raymlops.pipelines.steps.features import features
 from raymlops.pipelines.steps.ingest import ingest
+from raymlops.pipelines.steps.labels import labels
 from raymlops.pipelines.steps.merge import merge
 from raymlops.pipelines.steps.push import push
 from raymlops.pipelines.steps.split import split
@@ -25,6 +26,7 @@ STEPS: dict[str, Step] = {
     for s in (
         ingest,
         merge,
+        labels,
         training_set,
         validate,
         split,
