@@ -13,6 +13,8 @@ Example:
     >>> row = OnlineRow(event_us=5, created_us=NAT, pos=2, values={"rate": 0.5})
     >>> decode_row(encode_row(row)) == row
     True
+    >>> decode_rows([encode_row(row), None]) == [row, None]
+    True
     >>> encode_row(row)[:60] < encode_row(OnlineRow(event_us=5, created_us=0, pos=0, values={}))[:60]
     True
     >>> encode_key([5]), encode_key(["a", 2])
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-__all__ = ["OnlineRow", "OnlineStore", "VERSION_WIDTH", "decode_row", "encode_key", "encode_row"]
+__all__ = ["OnlineRow", "OnlineStore", "VERSION_WIDTH", "decode_row", "decode_rows", "encode_key", "encode_row"]
 
 _OFFSET = 1 << 63
 VERSION_WIDTH = 60
@@ -67,6 +69,27 @@ def decode_row(text: str | bytes) -> OnlineRow:
         pos=int(text[40:60]) - _OFFSET,
         values=json.loads(text[60:]),
     )
+
+
+def decode_rows(texts: Sequence[str | bytes | None]) -> list[OnlineRow | None]:
+    """:func:`decode_row` of each text (None stays None), with one JSON parse for all of them.
+
+    A read of 100 entities in 5 views decodes 500 rows; one ``json.loads`` of their values
+    as one array costs about two thirds of 500 separate calls.
+    """
+    present = [t.decode() if isinstance(t, bytes) else t for t in texts if t is not None]
+    if not present:
+        return [None] * len(texts)
+    values = iter(json.loads("[" + ",".join([t[60:] for t in present]) + "]"))
+    rows = iter(present)
+    out: list[OnlineRow | None] = []
+    for t in texts:
+        if t is None:
+            out.append(None)
+            continue
+        text = next(rows)
+        out.append(OnlineRow(int(text[:20]) - _OFFSET, int(text[20:40]) - _OFFSET, int(text[40:60]) - _OFFSET, next(values)))
+    return out
 
 
 def encode_key(values: Sequence[Any]) -> str:

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import redis
 
 from raymlops.core.errors import StoreUnavailableError
-from raymlops.features.online.base import OnlineRow, OnlineStore, decode_row, encode_row
+from raymlops.features.online.base import OnlineRow, OnlineStore, decode_rows, encode_row
 
 __all__ = ["RedisOnlineStore"]
 
@@ -75,7 +75,7 @@ class RedisOnlineStore(OnlineStore):
         values = self._client.mget(flat) if flat else []
         out, i = {}, 0
         for view, keys in requests.items():
-            out[view] = [decode_row(v) if v is not None else None for v in values[i : i + len(keys)]]
+            out[view] = decode_rows(values[i : i + len(keys)])
             i += len(keys)
         return out
 

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from raymlops.features.online.base import OnlineRow, OnlineStore, decode_row, encode_row
+from raymlops.features.online.base import OnlineRow, OnlineStore, decode_rows, encode_row
 
 __all__ = ["SqliteOnlineStore"]
 
@@ -76,7 +76,19 @@ class SqliteOnlineStore(OnlineStore):
                 chunk = list(keys[i : i + _CHUNK])
                 q = f"SELECT key, row FROM online_rows WHERE view = ? AND key IN ({','.join('?' * len(chunk))})"
                 found.update(self._conn.execute(q, [view, *chunk]).fetchall())
-        return [decode_row(found[k]) if k in found else None for k in keys]
+        return decode_rows([found.get(k) for k in keys])
+
+    def read_many(self, requests: Mapping[str, Sequence[str]]) -> dict[str, list[OnlineRow | None]]:
+        """Every view's rows in one indexed query (views x keys probes) and one JSON parse."""
+        keys = list(dict.fromkeys(k for ks in requests.values() for k in ks))
+        if not requests or len(keys) + len(requests) > _CHUNK:
+            return {view: self.read(view, ks) for view, ks in requests.items()}
+        q = (f"SELECT view, key, row FROM online_rows WHERE view IN ({','.join('?' * len(requests))}) "
+             f"AND key IN ({','.join('?' * len(keys))})")
+        with self._lock:
+            found = {(v, k): r for v, k, r in self._conn.execute(q, [*requests, *keys]).fetchall()}
+        rows = iter(decode_rows([found.get((view, k)) for view, ks in requests.items() for k in ks]))
+        return {view: [next(rows) for _ in ks] for view, ks in requests.items()}
 
     def count(self, view: str) -> int:
         with self._lock:

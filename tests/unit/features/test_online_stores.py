@@ -65,6 +65,14 @@ def test_views_and_keys_are_separate(online):
         "a": [row(1, v=1)], "b": [row(1, v=2), None]}
 
 
+def test_read_many_keeps_each_views_order_and_duplicates(online):
+    online.write("a", {"[1]": row(1, v="a1"), "[2]": row(2, v="a2")})
+    online.write("b", {"[2]": row(3, v="b2"), "[3]": row(4, v="b3")})
+    got = online.read_many({"a": ["[2]", "[3]", "[2]", "[1]"], "b": ["[1]", "[3]", "[2]"], "c": ["[1]"]})
+    assert got == {"a": [row(2, v="a2"), None, row(2, v="a2"), row(1, v="a1")], "b": [None, row(4, v="b3"), row(3, v="b2")], "c": [None]}
+    assert online.read_many({}) == {} and online.read_many({"a": []}) == {"a": []}
+
+
 def test_state_round_trip(online):
     assert online.get_state("v") is None
     online.set_state("v", {"end_us": 5, "key_types": {"driver_id": "int"}})
