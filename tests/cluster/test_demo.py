@@ -66,7 +66,7 @@ def test_demo_prints_the_champions_lineage(tmp_path):
 
     # the decay chapter: the drift alert ran retrain (the unchanged day a cache hit), the blessed
     # candidate was canaried and promoted with 0 failed requests, and the lineage runs from the alert
-    decay = out.split("== 5. The decay loop")[1].split("== 6. Feature store")[0]
+    decay = out.split("== 5. The decay loop")[1].split("== 6. Feature store")[0].rstrip()  # the blank line before chapter 6
     assert "retrain (the built-in pipeline) trained decay@1" in decay, decay
     run_steps = dict(line.split()[:2] for line in decay.splitlines() if line.startswith("  ") and " execution " in line)
     assert run_steps["ingest[day1.csv]"] == "cached" and run_steps["ingest[day2.csv]"] == "executed", decay
