@@ -12,7 +12,10 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import ray
 
@@ -21,6 +24,7 @@ from raymlops.core.errors import RaymlopsError
 
 __all__ = [
     "NAMESPACE",
+    "preserving_order",
     "RayUnavailableError",
     "detached_actor",
     "in_ray_worker",
@@ -166,3 +170,23 @@ def detached_actor(cls: type, name: str, *args: object, create: bool = True, max
         max_concurrency=max_concurrency,
         **options,
     ).remote(*args)
+
+
+@contextmanager
+def preserving_order(*datasets: Any) -> Iterator[None]:
+    """Ray Data keeps the order of rows while inside the block, for ``datasets`` and new ones.
+
+    A Dataset carries the ``DataContext`` it was created with (``from_pandas`` and the
+    readers copy the current one), so setting ``DataContext.get_current()`` alone does not
+    reach a dataset made before: this sets ``preserve_order`` on the current context and
+    on each given dataset's own, and restores every one afterwards.
+    """
+    contexts = {id(c): c for c in (ray.data.DataContext.get_current(), *(ds.context for ds in datasets))}
+    before = {k: c.execution_options.preserve_order for k, c in contexts.items()}
+    for c in contexts.values():
+        c.execution_options.preserve_order = True
+    try:
+        yield
+    finally:
+        for k, c in contexts.items():
+            c.execution_options.preserve_order = before[k]
