@@ -99,6 +99,10 @@ def init(
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RayUnavailableError(address=address, reason=reason) from None
     else:
+        # Serve gives a new HTTP proxy 5 s to report ready, then kills and restarts it, and
+        # serve.start fails on the killed one: on a busy 2-core machine a proxy's worker can
+        # take longer to start. The embedded Ray's processes inherit this environment.
+        os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "30")
         # "local": a new Ray of our own. Without it ray.init() joins whatever cluster
         # /tmp/ray/ray_current_cluster names (a `ray start` or test cluster on the machine).
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **common)
