@@ -12,7 +12,10 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import ray
 
@@ -21,6 +24,7 @@ from raymlops.core.errors import RaymlopsError
 
 __all__ = [
     "NAMESPACE",
+    "preserving_order",
     "RayUnavailableError",
     "detached_actor",
     "in_ray_worker",
@@ -95,6 +99,10 @@ def init(
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RayUnavailableError(address=address, reason=reason) from None
     else:
+        # Serve gives a new HTTP proxy 5 s to report ready, then kills and restarts it, and
+        # serve.start fails on the killed one: on a busy 2-core machine a proxy's worker can
+        # take longer to start. The embedded Ray's processes inherit this environment.
+        os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "30")
         # "local": a new Ray of our own. Without it ray.init() joins whatever cluster
         # /tmp/ray/ray_current_cluster names (a `ray start` or test cluster on the machine).
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **common)
@@ -166,3 +174,23 @@ def detached_actor(cls: type, name: str, *args: object, create: bool = True, max
         max_concurrency=max_concurrency,
         **options,
     ).remote(*args)
+
+
+@contextmanager
+def preserving_order(*datasets: Any) -> Iterator[None]:
+    """Ray Data keeps the order of rows while inside the block, for ``datasets`` and new ones.
+
+    A Dataset carries the ``DataContext`` it was created with (``from_pandas`` and the
+    readers copy the current one), so setting ``DataContext.get_current()`` alone does not
+    reach a dataset made before: this sets ``preserve_order`` on the current context and
+    on each given dataset's own, and restores every one afterwards.
+    """
+    contexts = {id(c): c for c in (ray.data.DataContext.get_current(), *(ds.context for ds in datasets))}
+    before = {k: c.execution_options.preserve_order for k, c in contexts.items()}
+    for c in contexts.values():
+        c.execution_options.preserve_order = True
+    try:
+        yield
+    finally:
+        for k, c in contexts.items():
+            c.execution_options.preserve_order = before[k]

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import ray  # ray.data loads on first use (Ray's lazy attribute, about 1 s), not with this module
 
+from raymlops.core import runtime
 from raymlops.core.errors import InvalidInputError
 from raymlops.data.schema import Schema, SchemaBuilder
 from raymlops.data.split import (
@@ -191,17 +192,12 @@ def validate_dataset(
             shutil.rmtree(d)
     validator = _Validator(schema, valid_dir, q_parts, relative_accuracy)
     if schema.key:
-        ctx = ray.data.DataContext.get_current()
-        old = ctx.execution_options.preserve_order
-        ctx.execution_options.preserve_order = True
         tracker = KeyTracker()
-        try:
+        with runtime.preserving_order(ds):
             results = [
                 pickle.loads(validator(batch, keys=tracker)["payload"][0])
                 for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None, prefetch_batches=2)
             ]
-        finally:
-            ctx.execution_options.preserve_order = old
     else:
         results = _collect(_map(ds, validator))
     report = ValidationReport()

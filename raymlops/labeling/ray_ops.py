@@ -33,6 +33,7 @@ import pandas as pd
 import ray
 import scipy.sparse as sp
 
+from raymlops.core import runtime
 from raymlops.core.errors import RaymlopsError
 from raymlops.labeling.aggregate.base import Summary
 from raymlops.labeling.aggregate.dawid_skene import DawidSkene
@@ -264,24 +265,20 @@ def apply_lfs_dataset(ds: Any, lfset: LFSet, *, key: str | None = None, batch_si
     Raises:
         LabelingFunctionError: an LF failed (the error names the function and the row).
     """
-    ctx = ray.data.DataContext.get_current()
-    before = ctx.execution_options.preserve_order
-    ctx.execution_options.preserve_order = True
     try:
-        out = ds.map_batches(_lf_batch, batch_format="pandas", batch_size=batch_size, fn_kwargs={"lfs": ray.put((lfset.source, lfset.path)), "key": key})
-        parts = []
-        for r in out.iter_rows():
-            n = int(r["n"])
-            rows = np.frombuffer(r["row"], dtype=np.int64)
-            csr = sp.csr_matrix(
-                (np.frombuffer(r["label"], dtype=np.int16), (rows, np.frombuffer(r["lf"], dtype=np.int32))), shape=(n, len(lfset.lfs))
-            )
-            keys = np.asarray(json.loads(r["keys"]), dtype=object) if key is not None else None
-            parts.append(LabelMatrix(csr, lfset.names, lfset.classes, keys))
+        with runtime.preserving_order(ds):
+            out = ds.map_batches(_lf_batch, batch_format="pandas", batch_size=batch_size, fn_kwargs={"lfs": ray.put((lfset.source, lfset.path)), "key": key})
+            parts = []
+            for r in out.iter_rows():
+                n = int(r["n"])
+                rows = np.frombuffer(r["row"], dtype=np.int64)
+                csr = sp.csr_matrix(
+                    (np.frombuffer(r["label"], dtype=np.int16), (rows, np.frombuffer(r["lf"], dtype=np.int32))), shape=(n, len(lfset.lfs))
+                )
+                keys = np.asarray(json.loads(r["keys"]), dtype=object) if key is not None else None
+                parts.append(LabelMatrix(csr, lfset.names, lfset.classes, keys))
     except Exception as exc:  # noqa: BLE001 - Ray wraps the LF's error: surface ours
         raise unwrap_ray_error(exc) from None
-    finally:
-        ctx.execution_options.preserve_order = before
     if not parts:
         return LabelMatrix(sp.csr_matrix((0, len(lfset.lfs)), dtype=np.int16), lfset.names, lfset.classes)
     return LabelMatrix.vstack(parts)
@@ -338,18 +335,14 @@ def score_pool(
     """
     if isinstance(ds, pd.DataFrame):
         ds = ray.data.from_pandas(ds)
-    ctx = ray.data.DataContext.get_current()
-    before = ctx.execution_options.preserve_order
-    ctx.execution_options.preserve_order = True
     try:
-        out = ds.map_batches(
-            _predict_batch, batch_format="pandas", batch_size=batch_size,
-            fn_kwargs={"model": ray.put(model), "key": key, "drop": [*drop, *([key] if key else [])], "columns": list(columns) if columns else None, "embed": embed},
-        ).to_pandas()
+        with runtime.preserving_order(ds):
+            out = ds.map_batches(
+                _predict_batch, batch_format="pandas", batch_size=batch_size,
+                fn_kwargs={"model": ray.put(model), "key": key, "drop": [*drop, *([key] if key else [])], "columns": list(columns) if columns else None, "embed": embed},
+            ).to_pandas()
     except Exception as exc:  # noqa: BLE001 - Ray wraps the model's error
         raise unwrap_ray_error(exc) from None
-    finally:
-        ctx.execution_options.preserve_order = before
     keys = out.pop("__key").to_numpy() if key is not None else None
     emb_cols = [c for c in out.columns if c.startswith("e")]
     emb = out[emb_cols].to_numpy(dtype=np.float32) if embed else None

@@ -62,15 +62,25 @@ def describe_spec(spec: Any) -> str:
     return getattr(spec, "__name__", repr(spec))
 
 
+def _loaded_modules() -> list[tuple[str, Any]]:
+    """A snapshot of ``sys.modules``: another thread may be importing while we copy (two
+    pipelines loaded at once in one process), which makes the copy raise; copy again."""
+    while True:
+        try:
+            return list(sys.modules.items())
+        except RuntimeError:  # dictionary changed size during iteration
+            continue
+
+
 def _load_file(path: str, attr: str | None) -> Any:
     path = os.path.abspath(path)
     if not os.path.isfile(path):
         raise InvalidInputError(f"pipeline file {path} does not exist; use a built-in ({', '.join(BUILTIN_PIPELINES)}) or FILE.py[:ATTR]")
     root = project_root(path)
-    for name, mod in list(sys.modules.items()):  # fresh project code, as on disk now
+    for name, mod in _loaded_modules():  # fresh project code, as on disk now
         f = getattr(mod, "__file__", None) or ""
         if f.startswith(root + os.sep) and not name.startswith("raymlops") and "site-packages" not in f:
-            del sys.modules[name]
+            sys.modules.pop(name, None)
     modname = "pipeline_file_" + hashlib.sha1(path.encode()).hexdigest()[:10]
     spec = importlib.util.spec_from_file_location(modname, path)
     assert spec is not None and spec.loader is not None

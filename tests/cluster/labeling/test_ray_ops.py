@@ -14,9 +14,9 @@ from raymlops.labeling.simulate import simulate_crowd
 
 def test_dawid_skene_on_ray_data_shards_equals_one_process(ray_session):
     c = simulate_crowd(n_tasks=1500, n_workers=80, n_classes=3, seed=4)
-    one = DawidSkene(max_iter=6).fit(c.annotations, c.gold, sme=c.smes).result()
+    one = DawidSkene(max_iter=3).fit(c.annotations, c.gold, sme=c.smes).result()
     ds = ray.data.from_pandas(c.annotations).repartition(3)
-    shards = fit_dawid_skene_dataset(ds, DawidSkene(max_iter=6), gold=c.gold, sme=c.smes, n_shards=4).result()
+    shards = fit_dawid_skene_dataset(ds, DawidSkene(max_iter=3), gold=c.gold, sme=c.smes, n_shards=4).result()
     a, b = one.tasks.set_index("task").sort_index(), shards.tasks.set_index("task").sort_index()
     proba = [f"proba_{k}" for k in range(3)]
     assert a.index.equals(b.index)

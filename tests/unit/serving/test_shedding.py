@@ -178,7 +178,7 @@ def test_rollout_status_shows_the_dropped_share_in_json_and_text(monkeypatch):
     m.report(_replica_flush(mirrored=90, saturated=8, full=2))
     controller = type("Controller", (), {"status": staticmethod(m.status)})()
     monkeypatch.setattr(cli_serve, "_controller", lambda cctx: controller)
-    monkeypatch.setattr(cli_serve, "_call", lambda method, *args: method(*args))
+    monkeypatch.setattr(cli_serve, "call_actor", lambda method, *args: method(*args))
     runner = CliRunner()
     out = runner.invoke(cli, ["rollout", "status", "iris", "--json"])
     assert out.exit_code == 0, out.output
