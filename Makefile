@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.raymlops-installed
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server) \
+		|| echo "warning: could not install redis-server; the Redis online-store tests need it"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -37,6 +37,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "demo": LazyCommand("raymlops.demo", "Run the whole lifecycle on a bundled dataset and print the story."),
     "distill": LazyCommand("raymlops.cli.train", "Distil a registered teacher into small students; register the best."),
     "drift": LazyCommand("raymlops.cli.monitor", "Compare CURRENT with REFERENCE column by column; exit 1 on drift."),
+    "features": LazyCommand("raymlops.cli.features", "Feature store: definitions, point-in-time training sets, online features."),
     "labels": LazyCommand("raymlops.cli.labels", "Labels: crowd aggregation, labeling functions, active learning, semi-supervised."),
     "lineage": LazyCommand("raymlops.cli.lineage", "Where REF came from and what came from it."),
     "loop": LazyCommand("raymlops.cli.pipeline", "The decay loop: drift alert -> retrain -> canary -> promote or roll back."),

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from raymlops.cli._common import CliContext, command_options, emit, excluded_lines, pass_cli, table
+from raymlops.features import FeatureStore
 from raymlops.training.distill_tune import distill_sweep
 from raymlops.training.evaluate import Threshold
 from raymlops.training.metrics import get_metric
@@ -25,6 +26,18 @@ def _space(value: str | None) -> dict[str, Any] | None:
     return space
 
 
+def _feature_service(cctx: CliContext, value: str | None) -> tuple[FeatureStore, str] | None:
+    """``REPO.yaml:SERVICE`` checked before any work: the repository loads, the service exists."""
+    if value is None:
+        return None
+    repo, sep, service = value.rpartition(":")
+    if not sep or not repo or not service:
+        raise click.UsageError(f"--feature-service {value!r} must be REPO.yaml:SERVICE, e.g. feature_repo.yaml:driver_model")
+    fs = FeatureStore(repo, settings=cctx.settings, store=cctx.store())
+    fs.repo.service(service)
+    return fs, service
+
+
 def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("data_path", metavar="DATA")
@@ -41,13 +54,16 @@ def register(cli: click.Group) -> None:
     @click.option("--min-slice", "min_slice", type=float, help="Every slice must reach at least this metric value.")
     @click.option("--experiment", help="Experiment name (default: the model name).")
     @click.option("--promote", is_flag=True, help="Make the new version champion when it is BLESSED.")
+    @click.option("--feature-service", "feature_service", metavar="REPO.yaml:SERVICE",
+                  help="Serve the new version by entity key with this feature service (DATA is its training set).")
     @click.option("--seed", type=int, default=0, show_default=True)
     @click.option("--weight-col", help="Sample weights (e.g. the confidence of aggregated or weak labels); not a feature.")
     @command_options
     @pass_cli
-    def train(cctx: CliContext, data_path, target, name, metric, tune_trials, space, slices, key, keep, schema_path, max_drop, min_slice, experiment, promote, seed, weight_col):
+    def train(cctx: CliContext, data_path, target, name, metric, tune_trials, space, slices, key, keep, schema_path, max_drop, min_slice, experiment, promote, feature_service, seed, weight_col):
         """Baselines, default model, optional sweep; register, evaluate per slice and bless."""
         parsed_space = _space(space)
+        bind = _feature_service(cctx, feature_service)
         thresholds = []
         if min_slice is not None:
             thresholds.append(Threshold(metric=metric or "accuracy", lower=min_slice, slices="all"))
@@ -74,6 +90,9 @@ def register(cli: click.Group) -> None:
         )
         out = result.to_dict()
         out["promoted"] = False
+        if bind is not None:
+            binding = bind[0].bind_model(f"{name}@{result.version}", service=bind[1], registry=trainer.registry)
+            out["feature_service"] = {"service": binding.service, "entity_keys": binding.entity_keys, "online": binding.online}
         if promote and result.blessed:
             trainer.registry.set_alias(name, result.version, "champion", reason="raymlops train --promote: blessed")
             out["promoted"] = True
@@ -91,6 +110,9 @@ def register(cli: click.Group) -> None:
             if r["worst_slices"]:
                 lines.append("worst slices (SliceLine):")
                 lines.append(table(r["worst_slices"], ["name", "size", "error_rate", "score"]))
+            if r.get("feature_service"):
+                fsv = r["feature_service"]
+                lines.append(f"served by entity key ({', '.join(fsv['entity_keys'])}) with feature service {fsv['service']!r} from {fsv['online']}")
             if r["promoted"]:
                 lines.append(f"{r['name']}@champion -> version {r['version']}")
             elif r["blessed"]:

@@ -1,4 +1,4 @@
-"""The demo's story: data, labeling, experiments, the serving and drift chapters, the decay loop, then the lineage."""
+"""The demo's story: data, labeling, experiments, the serving and drift chapters, the decay loop, the feature store, then the lineage."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from raymlops.data.ingest import load_sklearn_frame
 from raymlops.data.pipeline import DataPipeline
 from raymlops.demo.common import DATASET, MODEL, TARGET
 from raymlops.demo.decay import decay_chapter
+from raymlops.demo.features import features_chapter
 from raymlops.demo.labeling import labeling_chapter
 from raymlops.demo.serving import serving_chapter
 from raymlops.metadata import connect
@@ -113,6 +114,9 @@ def run_demo(
 
     say("\n== 5. The decay loop: drift -> retrain -> canary -> promote, with the lineage printed")
     summary["decay"] = decay_chapter(settings, say, port=port, keep_serving=keep_serving)
+
+    say("\n== 6. Feature store: a point-in-time training set, a model trained on it, served by entity key")
+    summary["features"] = features_chapter(settings, say, port=port, keep_serving=keep_serving)
 
     record = registry.get(f"{MODEL}@champion")  # read now: the serving chapter may have promoted the challenger (the decay chapter has a model of its own)
     graph = store.lineage(("artifact", record["artifact_id"]), direction="up", hops=20).to_dict()

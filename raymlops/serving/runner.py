@@ -6,6 +6,12 @@ first), validates each request body against the version's signature
 (:func:`~raymlops.serving.protocol.parse_predict_request`), and predicts a batch of
 validated frames at once (the registered model carries the fitted feature transform, so
 it applies it).
+
+A version registered with a feature service (the registry attachment of
+:mod:`raymlops.features.binding`) is served by entity key: each request's instances
+(``{"driver_id": 5}``) are joined with the service's online features before validation,
+in one online-store read per request; a feature value the request carries overrides the
+store. The joined frame is what the model predicts and what the drift sketches see.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import pandas as pd
 
 from raymlops.core.config import Settings
 from raymlops.core.values import plain
+from raymlops.features.binding import load_binding, open_service
+from raymlops.features.serving import REQUEST, FeatureRequestError, OnlineFeatureJoiner
 from raymlops.registry import ModelRegistry
-from raymlops.serving.protocol import parse_predict_request
+from raymlops.serving.protocol import InvalidInstancesError, instances_frame, load_instances, parse_predict_request
 
 __all__ = ["ModelRunner"]
 
@@ -54,10 +62,23 @@ class ModelRunner:
         self.signature = self.record["signature"]
         self.max_bytes = max_bytes
         self.max_instances = max_instances
+        binding = load_binding(registry, f"{model}@{version}")
+        self.features: OnlineFeatureJoiner | None = None
+        if binding is not None:
+            columns = [i["name"] for i in self.signature.get("inputs", [])]
+            self.features = open_service(binding, columns, settings or Settings.resolve())
 
     def parse(self, body: bytes) -> Any:
         """A validated frame, or raise a :class:`ClientError` (4xx)."""
-        return parse_predict_request(body, self.signature, max_bytes=self.max_bytes, max_instances=self.max_instances)
+        if self.features is None:
+            return parse_predict_request(body, self.signature, max_bytes=self.max_bytes, max_instances=self.max_instances)
+        instances = load_instances(body, max_bytes=self.max_bytes, max_instances=self.max_instances)
+        try:
+            rows, statuses = self.features.join(instances)
+        except FeatureRequestError as exc:
+            raise InvalidInstancesError(exc.message, details=exc.details) from None
+        stored = [frozenset(c for c, st in status.items() if st != REQUEST) for status in statuses]
+        return instances_frame(rows, self.signature, stored=stored)
 
     def predict_frames(self, frames: list[Any]) -> list[list[Any]]:
         """Predict several requests' frames in one call; one list of predictions each."""

@@ -11,6 +11,13 @@ contended CPUs the primary's requests go first.
 :func:`run_servers` and :func:`delete_server` are how the rollout controller starts and
 retires them; :func:`app_name` names their applications.
 
+A version served by entity key (registered with a feature service; see
+:class:`~raymlops.serving.runner.ModelRunner`) keeps its online store open for the
+replica's life, and a daemon thread re-reads the store's per-view state every
+``FRESHNESS_S`` seconds and publishes the Ray metric ``raymlops_feature_freshness_seconds{view}``
+(:mod:`raymlops.features.metrics`): the replica is the long-lived process that reads
+the store, so that is where a metrics scraper finds the figure.
+
 A server answers ``{"predictions": [...], "model_version": v}`` or, for a client's
 mistake, ``{"error": {...}, "status": 4xx}``; it raises only for its own failures.
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +35,7 @@ from typing import Any
 from ray import serve
 
 from raymlops.core.config import Settings
+from raymlops.features.metrics import publish_freshness
 from raymlops.monitoring.actor import DEFAULT_CONFIG, get_monitor
 from raymlops.monitoring.live import ReplicaSketcher, load_reference
 from raymlops.registry import ModelRegistry
@@ -35,12 +44,15 @@ from raymlops.serving.protocol import ClientError
 from raymlops.serving.runner import ModelRunner
 from raymlops.sketches import NumericSketch
 
-__all__ = ["MAX_ONGOING_REQUESTS", "InjectedFault", "ModelServer", "app_name", "delete_server", "run_servers"]
+__all__ = ["FRESHNESS_S", "MAX_ONGOING_REQUESTS", "InjectedFault", "ModelServer", "app_name", "delete_server", "run_servers"]
 
 log = logging.getLogger("raymlops")
 
 MAX_ONGOING_REQUESTS = 64
 """A model-server replica's ``max_ongoing_requests`` (Serve queues the rest in the caller)."""
+
+FRESHNESS_S = 5.0
+"""How often a replica serving by entity key republishes its feature views' freshness."""
 
 
 def app_name(model: str, version: int) -> str:
@@ -88,6 +100,22 @@ class ModelServer:
         self._flusher: asyncio.Task | None = None
         if monitoring is not None:
             self._start_monitoring(dict(monitoring))
+        self._stop = threading.Event()
+        if self.runner.features is not None:
+            self._publish_freshness()
+            threading.Thread(target=self._freshness_forever, name="feature-freshness", daemon=True).start()
+
+    def _publish_freshness(self) -> None:
+        reader = self.runner.features.reader
+        reader.refresh()  # the newest materialized events (and key types) as the store has them now
+        publish_freshness(reader.freshness())
+
+    def _freshness_forever(self) -> None:
+        while not self._stop.wait(FRESHNESS_S):
+            try:
+                self._publish_freshness()
+            except Exception:  # noqa: BLE001 - a store blip never breaks serving; the next round retries
+                log.exception("publishing feature freshness failed")
 
     def _start_monitoring(self, config: dict[str, Any]) -> None:
         """Sketch inputs and predictions per window; flush them to the model's monitor actor."""
@@ -207,6 +235,9 @@ class ModelServer:
             raise RuntimeError("model not loaded")
 
     def __del__(self) -> None:
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
         pool = getattr(self, "_shadow_pool", None)
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)

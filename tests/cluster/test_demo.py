@@ -66,7 +66,7 @@ def test_demo_prints_the_champions_lineage(tmp_path):
 
     # the decay chapter: the drift alert ran retrain (the unchanged day a cache hit), the blessed
     # candidate was canaried and promoted with 0 failed requests, and the lineage runs from the alert
-    decay = out.split("== 5. The decay loop")[1].split("lineage of breast-cancer@champion")[0]
+    decay = out.split("== 5. The decay loop")[1].split("== 6. Feature store")[0].rstrip()  # the blank line before chapter 6
     assert "retrain (the built-in pipeline) trained decay@1" in decay, decay
     run_steps = dict(line.split()[:2] for line in decay.splitlines() if line.startswith("  ") and " execution " in line)
     assert run_steps["ingest[day1.csv]"] == "cached" and run_steps["ingest[day2.csv]"] == "executed", decay
@@ -84,6 +84,17 @@ def test_demo_prints_the_champions_lineage(tmp_path):
     assert down.returncode == 0, down.stderr
     below = json.loads(down.stdout)["nodes"]
     assert {"TriggerCause", "PipelineRun", "PipelineStep", "Model", "RolloutDecision"} <= {n["type"] for n in below}
+
+    # the feature-store chapter: a point-in-time training set keeps every trip; the model trained on
+    # it is served by entity key (the store's value, or the request's own), and a request without
+    # the key is a 422 naming it
+    feat = out.split("== 6. Feature store")[1].split("lineage of breast-cancer@champion")[0]
+    assert "point-in-time training set: 2000 of 2000 trips kept, in order" in feat, feat
+    assert "bound to feature service 'driver_model'" in feat, feat
+    lookups = [line.split() for line in feat.splitlines() if line.startswith("{'driver_id'")]
+    assert len(lookups) == 3 and all(row[-2] == "200" and row[-1] in ("0", "1") for row in lookups), feat
+    assert [row[-3] for row in lookups] == ["store", "store", "request"] and lookups[2][-4] == "0.05", feat
+    assert "a request without the entity key: 422 {'instance': 0, 'field': 'driver_id'" in feat, feat
 
     # profiles print values that exist: the binary target's quantiles are 0 or 1
     profile = out.split("profile of the valid rows")[1].split("deterministic")[0]

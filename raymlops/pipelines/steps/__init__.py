@@ -1,8 +1,8 @@
 """Built-in steps: each wraps what raymlops already has, one file each.
 
-A new built-in step (label aggregation from :mod:`raymlops.labeling`, a point-in-time
-training set from :mod:`raymlops.features`) is one file here and one line in
-:data:`STEPS`.
+A new built-in step (label aggregation from :mod:`raymlops.labeling`, say) is one file
+here and one line in :data:`STEPS`; ``training_set`` is the point-in-time training set of
+:mod:`raymlops.features`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from raymlops.pipelines.steps.merge import merge
 from raymlops.pipelines.steps.push import push
 from raymlops.pipelines.steps.split import split
 from raymlops.pipelines.steps.train import train
+from raymlops.pipelines.steps.training_set import training_set
 from raymlops.pipelines.steps.validate import validate
 
 __all__ = ["STEPS"]
@@ -26,6 +27,7 @@ STEPS: dict[str, Step] = {
         ingest,
         merge,
         labels,
+        training_set,
         validate,
         split,
         features,

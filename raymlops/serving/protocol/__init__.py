@@ -62,7 +62,7 @@ from raymlops.serving.protocol.errors import (
     UnauthorizedError,
 )
 from raymlops.serving.protocol.feedback import FeedbackRequest, parse_feedback_request
-from raymlops.serving.protocol.predict import parse_predict_request
+from raymlops.serving.protocol.predict import instances_frame, load_instances, parse_predict_request
 from raymlops.serving.protocol.responses import (
     MODEL_VERSION_HEADER,
     error_body,
@@ -90,6 +90,8 @@ __all__ = [
     "error_body",
     "error_response",
     "feedback_response",
+    "instances_frame",
+    "load_instances",
     "new_request_id",
     "parse_feedback_request",
     "parse_predict_request",

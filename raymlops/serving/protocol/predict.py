@@ -7,7 +7,7 @@ see :mod:`raymlops.serving.protocol` for what each type accepts.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from raymlops.serving.protocol.errors import (
     SignatureError,
 )
 
-__all__ = ["parse_predict_request"]
+__all__ = ["instances_frame", "load_instances", "parse_predict_request"]
 
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -108,12 +108,27 @@ def _iso_utc(text: str) -> datetime.datetime:
     return parsed
 
 
-def _validate_instances(instances: list[Any], inputs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _stored(v: Any, typ: str) -> Any:
+    """A value the server itself looked up (an online feature): null stays null, µs become a datetime."""
+    if v is None:
+        return None
+    if typ == "datetime" and type(v) is int:
+        return np.datetime64(v, "us")
+    return v
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _validate_instances(
+    instances: list[Any], inputs: list[tuple[str, str]], stored: Sequence[Collection[str]] = ()
+) -> list[dict[str, Any]]:
     names = {n for n, _ in inputs}
     problems: list[dict[str, Any]] = []
     bad_rows: set[int] = set()
     rows: list[dict[str, Any]] = []
     for i, inst in enumerate(instances):
+        trusted = stored[i] if stored else _NONE
         if not isinstance(inst, dict):
             problems.append({"instance": i, "problem": f"expected an object {{field: value}}, got {describe(inst)}"})
             bad_rows.add(i)
@@ -123,6 +138,9 @@ def _validate_instances(instances: list[Any], inputs: list[tuple[str, str]]) -> 
             if name not in inst:
                 problems.append({"instance": i, "field": safe(name), "problem": "missing required field"})
                 bad_rows.add(i)
+                continue
+            if name in trusted:
+                row[name] = _stored(inst[name], typ)
                 continue
             value, problem = _convert(inst[name], typ)
             if problem is not None:
@@ -154,12 +172,17 @@ def _validate_instances(instances: list[Any], inputs: list[tuple[str, str]]) -> 
 _DTYPES = {t: coltypes.numpy_dtype(t) for t in coltypes.COLUMN_TYPES}
 
 
-def _frame(rows: list[dict[str, Any]], inputs: list[tuple[str, str]]) -> pd.DataFrame:
+_NULLABLE = {"int": "float", "bool": "string"}  # a null in such a column: float64 (NaN) or object (None)
+
+
+def _frame(rows: list[dict[str, Any]], inputs: list[tuple[str, str]], trusted: frozenset[str] = frozenset()) -> pd.DataFrame:
     """The rows as a DataFrame: one 2-D array per dtype (a 30-column frame in ~50 us, not 30 Series)."""
     names = [n for n, _ in inputs]
     index = pd.RangeIndex(len(rows))
     groups: dict[str, list[str]] = {}
     for name, typ in inputs:
+        if name in trusted and typ in _NULLABLE and any(r[name] is None for r in rows):
+            typ = _NULLABLE[typ]
         groups.setdefault(typ, []).append(name)
     parts = []
     for typ, cols in groups.items():
@@ -195,8 +218,21 @@ def parse_predict_request(
         ClientError: 400, 413 or 422 as in the module docstring, for any bad body.
         SignatureError: if the signature itself is invalid (a server-side problem).
     """
-    max_bytes, max_instances = limit(max_bytes, "max_bytes"), limit(max_instances, "max_instances")
     inputs = _signature_inputs(signature)
+    instances = load_instances(body, max_bytes=max_bytes, max_instances=max_instances)
+    rows = _validate_instances(instances, inputs)
+    return _frame(rows, inputs) if as_frame else rows
+
+
+def load_instances(
+    body: bytes | bytearray | memoryview | str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_instances: int = DEFAULT_MAX_INSTANCES
+) -> list[Any]:
+    """The ``instances`` list of a predict body, checked for shape and size but not against a signature.
+
+    Raises:
+        ClientError: 400, 413 or 422 as in the module docstring.
+    """
+    max_bytes, max_instances = limit(max_bytes, "max_bytes"), limit(max_instances, "max_instances")
     data = load_body(body, max_bytes)
     if not isinstance(data, dict):
         raise InvalidRequestError(
@@ -230,5 +266,26 @@ def parse_predict_request(
             f"{len(instances)} instances is more than the limit of {max_instances} per request; split the batch",
             details=[{"field": "instances", "instances": len(instances), "max_instances": max_instances}],
         )
-    rows = _validate_instances(instances, inputs)
-    return _frame(rows, inputs) if as_frame else rows
+    return instances
+
+
+def instances_frame(
+    rows: list[Any], signature: Mapping[str, Any], *, stored: Sequence[Collection[str]] = ()
+) -> pd.DataFrame:
+    """Validate instances (already loaded) against a signature; the DataFrame of :func:`parse_predict_request`.
+
+    Args:
+        rows: the instances, each ``{input: value}``.
+        signature: the served version's signature.
+        stored: per instance, the inputs the server looked up itself (online features
+            joined by entity key): their values are taken as they are and may be null (NaN
+            in a float column; an int column with a null becomes float64, a bool column
+            object). Every other value is validated like a request's.
+
+    Raises:
+        InvalidInstancesError: an instance does not match the signature (422, every problem a detail).
+        SignatureError: if the signature itself is invalid.
+    """
+    inputs = _signature_inputs(signature)
+    trusted = frozenset().union(*stored) if stored else _NONE
+    return _frame(_validate_instances(rows, inputs, stored), inputs, trusted)
