@@ -19,13 +19,17 @@ log_b="$(mktemp)"
 ) >"$log_a" 2>&1 &
 bg_a=$!
 newer=()
-for d in labeling pipelines features; do
+for d in features labeling pipelines; do
   [ -d "tests/cluster/$d" ] && newer+=("tests/cluster/$d")
 done
 "$py" -m pytest -q -p no:cacheprovider --durations=5 "${newer[@]}" >"$log_b" 2>&1 &
 bg_b=$!
-"$py" -m pytest -q --durations=8 tests/cluster --ignore=tests/cluster/test_serving.py --ignore=tests/cluster/test_ray_job.py \
-  --ignore=tests/cluster/labeling --ignore=tests/cluster/pipelines --ignore=tests/cluster/features; c=$?
+# the demo first: the longest test, done before the other lanes reach their heaviest tests
+others=(tests/cluster/test_demo.py)
+for f in tests/cluster/test_*.py; do
+  case "$f" in tests/cluster/test_demo.py | tests/cluster/test_serving.py | tests/cluster/test_ray_job.py) ;; *) others+=("$f") ;; esac
+done
+"$py" -m pytest -q --durations=8 "${others[@]}"; c=$?
 wait "$bg_a"; a=$?
 wait "$bg_b"; b=$?
 echo "== unit tests, doctests, multi-node tests and the job-submission test (ran alongside):"

@@ -7,6 +7,8 @@ import re
 import socket
 import subprocess
 
+import pytest
+
 from tests.conftest import PYTHON, cli_env
 
 
@@ -20,6 +22,7 @@ def _cli(home, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([PYTHON, "-m", "raymlops", *args], env=cli_env(home), capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.timeout(1000)  # six chapters; on a loaded 2-core machine more than the suite's 600 s
 def test_demo_prints_the_champions_lineage(tmp_path):
     home = tmp_path / "home"
     res = subprocess.run(
