@@ -90,6 +90,7 @@ def lineage_path(graph: LineageGraph, start: str, goal: str, readers: tuple[str,
 
     lines = [label(path[-1])] + [f"-> {label(n)}" for n in reversed(path[:-1])]
     then = [d for d in nxt.get(goal, []) if readers is None or graph.nodes.get(d, {}).get("type") in readers]
+    then.sort(key=lambda nid: int(nid.rsplit(":", 1)[1]))  # in the order they happened (ids as numbers: "execution:99" before "execution:101")
     return "\n".join(lines + [f"   -> {label(d)}" for d in then])
 
 
