@@ -168,8 +168,14 @@ def decay_chapter(
         stop.set()
         for t in threads:
             t.join()
-    st = loop_status(store, model)
+    st = loop_status(store, model, trigger=spec)
     runs = runs_of(store, loop=model)
+    if not runs:  # say why, with the monitor's own numbers, instead of an empty lineage
+        mon = ray.get(get_monitor(settings, model).status.remote())["versions"].get("1") or {}
+        say(
+            f"no drift alert started a run within {timeout_s:.0f} s: the monitor judged {mon.get('windows_judged', 0)} of "
+            f"{mon.get('windows_closed', 0)} closed windows ({mon.get('rows', 0)} rows); alerts firing: {mon.get('alerts') or 'none'}"
+        )
     alert_id = min((runs[0].properties.get("cause") or {}).get("alerts") or [0]) if runs else 0
     alert = store.get_execution(alert_id) if alert_id else None
     candidate = int(str(st["candidate"]).rpartition("@")[2]) if st["candidate"] else None

@@ -20,8 +20,10 @@ Two plain classes, wrapped by Ray shells elsewhere (:mod:`raymlops.serving.serve
   version) becomes an :class:`Alert` the shell records.
 
 Windows are indexed ``floor(t / window_s)`` by the replica's clock when the batch was
-served. A window with fewer than ``min_rows`` rows is reported but not judged (its
-verdicts would be noise).
+served. A window with fewer than ``min_rows`` rows is reported but not judged alone (its
+verdicts would be noise): it is carried into the next window, and the carried windows are
+judged together once they add up to ``min_rows`` (at most ``horizon_windows`` windows
+back), so a model with thin traffic is still judged, only over a longer span.
 
 Example:
     >>> import numpy as np, pandas as pd
@@ -228,6 +230,7 @@ class _Version:
         self.last: dict[str, Any] | None = None
         self.last_closed: dict[str, Any] | None = None
         self.last_horizon: dict[str, Any] | None = None
+        self.carry: list[tuple[int, Profile]] = []  # thin windows since the last judged one
         self.alerts: dict[str, bool] = {}
         self.concept = ConceptDriftMonitor(detector)
         self.rows = 0
@@ -248,8 +251,9 @@ class DriftMonitor:
         preset: ``"evidently"`` or ``"tfdv"``.
         thresholds: one threshold or ``{feature: threshold}`` (tests' defaults otherwise).
         drift_share: dataset drift when at least this share of features drifted.
-        min_rows: a window with fewer rows is not judged (its rows still count in the
-            horizon). The distance rules need it: with a 5,000-row normal reference, an
+        min_rows: a window with fewer rows is not judged alone: it is carried into the
+            next windows and judged with them once they add up to ``min_rows`` (windows
+            older than ``horizon_windows`` drop out of the carry). The distance rules need it: with a 5,000-row normal reference, an
             unshifted window's Wasserstein/std reaches the 0.1 threshold in 21% of
             250-row windows, 2.4% of 600-row ones and 0.03% of 1,400-row ones. The
             p-value tests (references up to 1,000 rows) account for the sample size and
@@ -367,10 +371,19 @@ class DriftMonitor:
                 if version not in self.references:
                     res.update(rows=profile.rows, judged=False, why="no reference profile for this version")
                 else:
-                    if profile.rows < self.min_rows:
-                        res.update(rows=profile.rows, judged=False, why=f"{profile.rows} rows < min_rows {self.min_rows}")
+                    span = [(w, p) for w, p in v.carry if w > window - self.horizon_windows] + [(window, profile)]
+                    judged = span[0][1]
+                    for _, p in span[1:]:
+                        judged = judged.merge(p)
+                    if judged.rows < self.min_rows:
+                        v.carry = span
+                        res.update(
+                            rows=profile.rows, judged=False,
+                            why=f"{judged.rows} rows < min_rows {self.min_rows} over {len(span)} window(s); carried into the next",
+                        )  # fmt: skip
                     else:
-                        res.update(self._judge(version, profile))
+                        v.carry = []
+                        res.update(self._judge(version, judged), windows=len(span), start=span[0][0] * self.window_s)
                         self._transitions(version, v, res, now)
                     merged = profile
                     for _, p in list(v.horizon)[:-1]:
@@ -465,6 +478,7 @@ class DriftMonitor:
                     "last": v.last,
                     "last_closed": v.last_closed,
                     "last_horizon": v.last_horizon,
+                    "carry": [[w, p.to_dict()] for w, p in v.carry],
                     "alerts": v.alerts,
                     "concept": v.concept.to_dict(),
                     "rows": v.rows,
@@ -486,6 +500,7 @@ class DriftMonitor:
             v = m._v(int(k))
             v.open = {int(w): Profile.from_dict(p) for w, p in s["open"].items()}
             v.horizon.extend((int(w), Profile.from_dict(p)) for w, p in s["horizon"])
+            v.carry = [(int(w), Profile.from_dict(p)) for w, p in s.get("carry", [])]
             v.last, v.last_closed, v.last_horizon, v.alerts = s["last"], s.get("last_closed"), s["last_horizon"], dict(s["alerts"])
             v.concept = ConceptDriftMonitor.from_dict(s["concept"], strict=False)
             v.rows, v.late_rows, v.windows_closed = int(s["rows"]), int(s["late_rows"]), int(s["windows_closed"])

@@ -1,9 +1,13 @@
 """Load generator run in another process: steady requests, every status code recorded.
 
-    python _load.py URL MODEL SECONDS RATE OUT.json
+    python _load.py URL MODEL SECONDS RATE OUT.json [STOP_FILE]
+
+It stops after SECONDS, or earlier once STOP_FILE exists (the test says when it has seen
+what it waited for; a loaded machine may take longer than a fixed duration).
 """
 
 import json
+import os
 import sys
 import threading
 import time
@@ -11,7 +15,7 @@ import time
 import requests
 
 
-def main(url: str, model: str, seconds: float, rate: float, out: str) -> None:
+def main(url: str, model: str, seconds: float, rate: float, out: str, stop_file: str | None = None) -> None:
     results: list[tuple[float, int, str | None]] = []
     lock = threading.Lock()
     stop = time.time() + seconds
@@ -20,7 +24,7 @@ def main(url: str, model: str, seconds: float, rate: float, out: str) -> None:
         s = requests.Session()
         period = 2.0 / rate
         nxt = time.time() + offset
-        while time.time() < stop:
+        while time.time() < stop and not (stop_file and os.path.exists(stop_file)):
             try:
                 r = s.post(f"{url}/v1/models/{model}:predict", json={"instances": [{"a": 0.3, "b": -0.1}]}, timeout=10)
                 rec = (time.time(), r.status_code, r.headers.get("x-model-version"))
@@ -41,4 +45,4 @@ def main(url: str, model: str, seconds: float, rate: float, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
+    main(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5], *sys.argv[6:7])

@@ -275,18 +275,21 @@ def test_a_failing_canary_is_rolled_back_within_two_gate_intervals_and_a_healthy
 
 def test_no_failed_request_during_blue_green_and_promote_under_load(serving, tmp_path):
     url, ctl, _ = serving
-    out = tmp_path / "load.json"
-    load = subprocess.Popen([sys.executable, str(Path(__file__).parent / "_load.py"), url, "bg", "26", "25", str(out)])
+    out, done = tmp_path / "load.json", tmp_path / "load.stop"
+    load = subprocess.Popen([sys.executable, str(Path(__file__).parent / "_load.py"), url, "bg", "120", "25", str(out), str(done)])
     try:
         time.sleep(2)
         bg = RolloutPlan(model="bg", strategy="blue-green", from_version=1, to_version=2, steps=[100], bake_s=2)
         ray.get(ctl.start_rollout.remote(bg.to_dict()))
-        _wait_for(lambda: ray.get(ctl.status.remote("bg"))["state"] == "PROMOTED", 20)
+        _wait_for(lambda: ray.get(ctl.status.remote("bg"))["state"] == "PROMOTED", 30)
         canary = RolloutPlan(model="bg", strategy="canary", from_version=2, to_version=3, steps=[50], bake_s=3600)
         ray.get(ctl.start_rollout.remote(canary.to_dict()))
         time.sleep(3)
         ray.get(ctl.promote.remote("bg", "manual promote under load"))
+        _wait_for(lambda: ray.get(ctl.status.remote("bg"))["routes"] == [{"version": 3, "percent": 100.0}], 30)
+        time.sleep(3)  # requests after the promote reach version 3 only
     finally:
+        done.touch()
         assert load.wait(timeout=60) == 0
     results = json.loads(out.read_text())
     codes = [c for _, c, _ in results]

@@ -187,6 +187,46 @@ def test_windows_close_after_grace_and_late_or_thin_data_is_not_judged(model_and
     assert mon.drift_flag(2) is None
 
 
+def test_thin_windows_are_carried_and_judged_together_once_they_reach_min_rows(model_and_reference):
+    """Thin traffic (a loaded machine, a quiet model) still gets verdicts and alerts, over a longer span."""
+    model, ref = model_and_reference
+    mon = _monitor(ref)  # min_rows 100
+    rng = np.random.default_rng(6)
+    verdicts = []
+    for w in range(4):  # 40 shifted rows a window: judged every third window
+        s = ReplicaSketcher(window_s=W)
+        f = _frame(rng, 40, x_shift=3.0)
+        s.observe(f, model.predict(f), now=w * W + 1.0)
+        for window, prof in s.sketch(s.take()):
+            mon.ingest(1, window, prof)
+        if w == 1:  # a restart between thin windows keeps what was carried
+            mon = DriftMonitor.from_dict(json.loads(json.dumps(mon.to_dict())))
+        verdicts += mon.close_due(now=(w + 1) * W + 1.0)
+    assert [r["judged"] for r in verdicts] == [False, False, True, False]
+    assert "80 rows < min_rows 100 over 2 window(s)" in verdicts[1]["why"]
+    assert verdicts[2]["rows"] == 120 and verdicts[2]["windows"] == 3 and verdicts[2]["start"] == 0.0
+    assert {f["feature"] for f in verdicts[2]["features"] if f["drift"]} == {"x"}
+    assert ("feature:x", "FIRING", 2) in {(a.subject, a.state, a.window) for a in mon.pop_alerts()}
+    assert mon.status()["versions"]["1"]["windows_judged"] == 1
+
+
+def test_carried_windows_older_than_the_horizon_drop_out(model_and_reference):
+    model, ref = model_and_reference
+    mon = DriftMonitor("m", window_s=W, grace_s=1.0, min_rows=100, horizon_windows=2)
+    mon.set_reference(1, ref)
+    rng = np.random.default_rng(7)
+    out = []
+    for w in (0, 5, 6):  # window 0 is too old to count with 5 and 6 (horizon of 2 windows)
+        s = ReplicaSketcher(window_s=W)
+        f = _frame(rng, 60)
+        s.observe(f, model.predict(f), now=w * W + 1.0)
+        for window, prof in s.sketch(s.take()):
+            mon.ingest(1, window, prof)
+        out += mon.close_due(now=(w + 1) * W + 1.0)
+    assert [r["judged"] for r in out] == [False, False, True]
+    assert out[2]["rows"] == 120 and out[2]["windows"] == 2
+
+
 def test_concept_drift_alerts_after_the_change_and_not_before():
     rng = np.random.default_rng(11)
     change = 1500
