@@ -52,6 +52,51 @@ def side_venv(name: str, requirement: str | list[str]) -> Path | None:
     return py
 
 
+REPO = HERE.parent
+
+
+def add_repo_to_path() -> None:
+    """Make ``tests.unit.fixtures`` importable; appended, so an installed raymlops wins."""
+    if str(REPO) not in sys.path:
+        sys.path.append(str(REPO))
+
+
+def pinned_venv(name: str, pins: tuple[str, ...] | list[str], *, note: str = "") -> Path:
+    """A parity script's side virtualenv with exactly ``pins`` (re-installed when they change).
+
+    The pins go to one ``pip install`` (pip resolves them together). Exits with pip's
+    message when they cannot be installed: a parity survey without its peer has nothing to say.
+    """
+    venv = HERE / f".venv-{name}"
+    py = venv / "bin" / "python"
+    stamp = venv / ".parity-pins"
+    wanted = "\n".join(pins) + "\n"
+    if not py.exists():
+        print(f"creating {venv.relative_to(REPO)}{note} ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if not stamp.exists() or stamp.read_text() != wanted:
+        print(f"installing {' '.join(pins)} ...", file=sys.stderr)
+        res = subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins], capture_output=True, text=True)
+        if res.returncode != 0:
+            sys.exit(f"could not install {' '.join(pins)} into {venv}:\n{res.stderr.strip()[-2000:]}")
+        stamp.write_text(wanted)
+    return py
+
+
+def run_worker(py: Path, script: str | Path, env: dict[str, str], what: str) -> dict:
+    """Run ``script --worker`` under the side venv's ``py`` (niced, with ``env`` and none of
+    our ``PYTHON*`` variables); its last stdout line is JSON."""
+    full = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    full.update(env)
+    cmd = [str(py), str(Path(script).resolve()), "--worker"]
+    if hasattr(os, "nice"):
+        cmd = ["nice", "-n", "5", *cmd]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=full, cwd=str(REPO))
+    if res.returncode != 0:
+        sys.exit(f"the {what} worker failed:\n{res.stderr.strip()[-4000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
 def report(name: str, figures: dict) -> None:
     print(json.dumps({"benchmark": name, "machine": machine(), **figures}, indent=2))
 

@@ -10,17 +10,18 @@ x-model-version], ...]`` plus the measured wall time. With HEADER_PREFIX, worker
 
 import asyncio
 import json
-import sys
 import time
 
 import aiohttp
+from _http import cli, post
 
 
-async def main(url: str, concurrency: int, warmup: float, seconds: float, body: bytes, out: str, prefix: str | None) -> None:
+async def main(url: str, concurrency: float, warmup: float, seconds: float, body: bytes, out: str, prefix: str | None) -> None:
     t_start = time.perf_counter()
     t_measure = t_start + warmup
     t_stop = t_measure + seconds
     results: list[tuple[float, int, str | None]] = []
+    concurrency = int(concurrency)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
 
@@ -30,15 +31,7 @@ async def main(url: str, concurrency: int, warmup: float, seconds: float, body: 
                 t0 = time.perf_counter()
                 if t0 >= t_stop:
                     return
-                headers = {"content-type": "application/json"}
-                if prefix is not None:
-                    headers["x-user-id"] = f"{prefix}{n % 1000}"
-                try:
-                    async with session.post(url, data=body, headers=headers) as r:
-                        await r.read()
-                        status, version = r.status, r.headers.get("x-model-version")
-                except (aiohttp.ClientError, asyncio.TimeoutError):
-                    status, version = 0, None
+                status, version = await post(session, url, body, None if prefix is None else f"{prefix}{n % 1000}")
                 t1 = time.perf_counter()
                 if t0 >= t_measure and t1 <= t_stop:
                     results.append(((t1 - t0) * 1000.0, status, version))
@@ -50,5 +43,4 @@ async def main(url: str, concurrency: int, warmup: float, seconds: float, body: 
 
 
 if __name__ == "__main__":
-    a = sys.argv
-    asyncio.run(main(a[1], int(a[2]), float(a[3]), float(a[4]), open(a[5], "rb").read(), a[6], a[7] if len(a) > 7 else None))
+    cli(main)

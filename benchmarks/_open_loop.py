@@ -25,10 +25,10 @@ With HEADER_PREFIX, request i sends ``x-user-id: PREFIX<i mod 1000>`` (sticky ro
 
 import asyncio
 import json
-import sys
 import time
 
 import aiohttp
+from _http import cli, post
 
 
 async def main(url: str, rate: float, warmup: float, seconds: float, body: bytes, out: str, prefix: str | None) -> None:
@@ -44,15 +44,7 @@ async def main(url: str, rate: float, warmup: float, seconds: float, body: bytes
 
         async def one(i: int, scheduled: float) -> None:
             nonlocal completed_in_window
-            headers = {"content-type": "application/json"}
-            if prefix is not None:
-                headers["x-user-id"] = f"{prefix}{i % 1000}"
-            try:
-                async with session.post(url, data=body, headers=headers) as r:
-                    await r.read()
-                    status, version = r.status, r.headers.get("x-model-version")
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                status, version = 0, None
+            status, version = await post(session, url, body, None if prefix is None else f"{prefix}{i % 1000}")
             done = time.perf_counter()
             if scheduled >= t_measure:
                 results.append(((done - scheduled) * 1000.0, status, version))
@@ -84,5 +76,4 @@ async def main(url: str, rate: float, warmup: float, seconds: float, body: bytes
 
 
 if __name__ == "__main__":
-    a = sys.argv
-    asyncio.run(main(a[1], float(a[2]), float(a[3]), float(a[4]), open(a[5], "rb").read(), a[6], a[7] if len(a) > 7 else None))
+    cli(main)

@@ -32,16 +32,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import platform
-import subprocess
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+from _common import REPO, add_repo_to_path, pinned_venv, run_worker
+
 GOLDEN = REPO / "tests" / "unit" / "fixtures" / "evidently_parity.json"
-VENV = HERE / ".venv-evidently"
 
 # The newest Evidently on PyPI whose DataDriftPreset runs (0.7.23); pandas < 3 because
 # Evidently breaks on pandas 3; scipy pinned to the project's version so both sides run
@@ -62,48 +58,6 @@ WORKER_ENV = {
     "MKL_NUM_THREADS": "1",
     "PYTHONWARNINGS": "ignore",
 }
-
-
-def _add_repo_to_path() -> None:
-    """Make ``tests.unit.fixtures`` importable; appended, so an installed raymlops wins."""
-    if str(REPO) not in sys.path:
-        sys.path.append(str(REPO))
-
-
-# --------------------------------------------------------------------------- side virtualenv
-
-
-def ensure_venv() -> Path:
-    """The side virtualenv's python, created or re-pinned when ``PINS`` changed."""
-    py = VENV / "bin" / "python"
-    stamp = VENV / ".parity-pins"
-    wanted = "\n".join(PINS) + "\n"
-    if not py.exists():
-        print(f"creating {VENV.relative_to(REPO)} ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    if not stamp.exists() or stamp.read_text() != wanted:
-        print(f"installing {' '.join(PINS)} ...", file=sys.stderr)
-        res = subprocess.run(
-            [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *PINS],
-            capture_output=True,
-            text=True,
-        )
-        if res.returncode != 0:
-            sys.exit(f"could not install {' '.join(PINS)} into {VENV}:\n{res.stderr.strip()[-2000:]}")
-        stamp.write_text(wanted)
-    return py
-
-
-def run_worker(py: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env.update(WORKER_ENV)
-    cmd = [str(py), str(Path(__file__).resolve()), "--worker"]
-    if hasattr(os, "nice"):
-        cmd = ["nice", "-n", "5", *cmd]
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(REPO))
-    if res.returncode != 0:
-        sys.exit(f"the Evidently worker failed:\n{res.stderr.strip()[-4000:]}")
-    return json.loads(res.stdout)
 
 
 # --------------------------------------------------------------------------- worker (side venv)
@@ -212,7 +166,7 @@ def worker() -> None:
     import warnings
 
     warnings.simplefilter("ignore")
-    _add_repo_to_path()
+    add_repo_to_path()
     import numpy
     import pandas
     import scipy
@@ -261,7 +215,7 @@ def _fmt(x: object) -> str:
 
 def compare_ours(golden: dict) -> int:
     """Print Evidently vs ours for every case and column; return the mismatching columns."""
-    _add_repo_to_path()
+    add_repo_to_path()
     from raymlops.monitoring import judge
     from tests.unit.fixtures import drift_cases as dc
     from tests.unit.test_evidently_parity import compare
@@ -338,11 +292,10 @@ def main() -> None:
         worker()
         return
 
-    _add_repo_to_path()
+    add_repo_to_path()
     from tests.unit.fixtures import drift_cases as dc
 
-    py = ensure_venv()
-    result = run_worker(py)
+    result = run_worker(pinned_venv("evidently", PINS, note=""), __file__, WORKER_ENV, "Evidently")
     ours = {c.name: dc.case_sha256(c) for c in dc.cases()}
     theirs = {name: c["sha256"] for name, c in result["cases"].items()}
     if ours != theirs:

@@ -31,18 +31,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import platform
-import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+from _common import REPO, add_repo_to_path, pinned_venv, run_worker
+
 GOLDEN = REPO / "tests" / "unit" / "fixtures" / "tfdv_parity.json"
-VENV = HERE / ".venv-tfdv"
 THRESHOLD = 0.1
 
 # TFDV 1.16.1 is the newest release with Python 3.11 wheels here; the other pins stop pip
@@ -67,45 +63,6 @@ WORKER_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "PYTHONWARNINGS": "ignore",
 }
-
-
-def _add_repo_to_path() -> None:
-    """Make ``tests.unit.fixtures`` importable; appended, so an installed raymlops wins."""
-    if str(REPO) not in sys.path:
-        sys.path.append(str(REPO))
-
-
-# --------------------------------------------------------------------------- side virtualenv
-
-
-def ensure_venv() -> Path:
-    py = VENV / "bin" / "python"
-    stamp = VENV / ".parity-pins"
-    wanted = "\n".join(PINS) + "\n"
-    if not py.exists():
-        print(f"creating {VENV.relative_to(REPO)} (about 2.8 GB) ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    if not stamp.exists() or stamp.read_text() != wanted:
-        print(f"installing {' '.join(PINS)} ...", file=sys.stderr)
-        res = subprocess.run(
-            [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *PINS],
-            capture_output=True,
-            text=True,
-        )
-        if res.returncode != 0:
-            sys.exit(f"could not install TFDV into {VENV}:\n{res.stderr.strip()[-2000:]}")
-        stamp.write_text(wanted)
-    return py
-
-
-def run_worker(py: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env.update(WORKER_ENV)
-    cmd = ["nice", "-n", "5", str(py), str(Path(__file__).resolve()), "--worker"]
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(REPO))
-    if res.returncode != 0:
-        sys.exit(f"the TFDV worker failed:\n{res.stderr.strip()[-4000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 # --------------------------------------------------------------------------- worker (side venv)
@@ -169,7 +126,7 @@ def worker() -> None:
 
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
-    _add_repo_to_path()
+    add_repo_to_path()
     import pandas
     import tensorflow_data_validation as tfdv
     import tfx_bsl
@@ -341,7 +298,7 @@ OURS = {"L_INFTY": "linf", "JENSEN_SHANNON_DIVERGENCE": "jensenshannon_divergenc
 
 
 def compare(golden: dict) -> None:
-    _add_repo_to_path()
+    add_repo_to_path()
     from raymlops.monitoring import judge
     from tests.unit.fixtures import drift_cases as dc
 
@@ -393,10 +350,10 @@ def main() -> None:
     if args.worker:
         worker()
         return
-    _add_repo_to_path()
+    add_repo_to_path()
     from tests.unit.fixtures import drift_cases as dc
 
-    result = run_worker(ensure_venv())
+    result = run_worker(pinned_venv("tfdv", PINS, note=" (about 2.8 GB)"), __file__, WORKER_ENV, "TFDV")
     ours = {c.name: dc.case_sha256(c) for c in dc.cases()}
     theirs = {n: c["sha256"] for n, c in result["cases"].items()}
     if ours != theirs:

@@ -110,12 +110,13 @@ def register(cli: click.Group) -> None:
     @click.option("--sticky-header", default="x-user-id", show_default=True)
     @click.option("--max-error-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True)
     @click.option("--max-p99-ms", type=click.FloatRange(min=0, min_open=True), default=1000.0, show_default=True)
+    @click.option("--max-p99-ratio", type=click.FloatRange(min=0, min_open=True), help="Also: the new version's p99 at most this times the stable version's over the same window.")
     @click.option("--min-agreement", type=click.FloatRange(0, 1), default=0.9, show_default=True, help="Shadow agreement gate.")
     @click.option("--min-samples", type=click.IntRange(min=1), default=20, show_default=True)
     @click.option("--gate-drift", is_flag=True, help="Also gate on the new version's input and prediction drift (the monitor's last window).")
     @command_options
     @pass_cli
-    def start(cctx: CliContext, name, to_version, strategy, percent, steps, bake_s, sticky_header, max_error_rate, max_p99_ms, min_agreement, min_samples, gate_drift):
+    def start(cctx: CliContext, name, to_version, strategy, percent, steps, bake_s, sticky_header, max_error_rate, max_p99_ms, max_p99_ratio, min_agreement, min_samples, gate_drift):
         """Start moving NAME to version --to (with --percent alone, change a running split)."""
         mirrors = strategy_for(strategy).mirrors  # --percent is then the mirrored share, and there are no steps
         ctl = _controller(cctx)
@@ -135,7 +136,7 @@ def register(cli: click.Group) -> None:
                 raise click.BadParameter(f"{steps!r}: use comma-separated percents like 10,50,100", param_hint="--steps") from None
         if percent is not None and not mirrors:
             parsed_steps = [percent]
-        gates = [ErrorRateGate(max_rate=max_error_rate, min_samples=min_samples), LatencyGate(max_ms=max_p99_ms, min_samples=min_samples)]
+        gates = [ErrorRateGate(max_rate=max_error_rate, min_samples=min_samples), LatencyGate(max_ms=max_p99_ms, max_ratio=max_p99_ratio, min_samples=min_samples)]
         if mirrors:
             gates.append(ShadowAgreementGate(min_agreement=min_agreement, min_samples=min_samples))
         if gate_drift:

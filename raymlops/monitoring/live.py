@@ -45,7 +45,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from collections import deque
@@ -59,6 +58,14 @@ from raymlops.core.errors import InvalidInputError
 from raymlops.monitoring.concept import ConceptDriftMonitor
 from raymlops.monitoring.judge import judge, judge_column
 from raymlops.monitoring.presets import PRESETS
+from raymlops.monitoring.reference import (  # re-exported: the reference is half of what the monitor judges
+    PREDICTION,
+    REFERENCE_ATTACHMENT,
+    load_reference,
+    predictions,
+    reference_attachment,
+    reference_profile,
+)
 from raymlops.monitoring.results import ColumnDrift
 from raymlops.sketches import Profile
 
@@ -74,56 +81,7 @@ __all__ = [
     "reference_profile",
 ]
 
-PREDICTION = "prediction"
-"""The column holding the model's predictions in references and windows."""
-
 STATE_FORMAT = "raymlops.drift_monitor/1"
-
-REFERENCE_ATTACHMENT = "reference_profile"
-"""The name of the registry attachment that holds a version's reference profile."""
-
-
-def reference_profile(model: Any, frame: Any, *, relative_accuracy: float = 0.01) -> Profile:
-    """The profile a model version is judged against: its training inputs plus its predictions on them.
-
-    Args:
-        model: the fitted model (it is asked to ``predict`` ``frame``).
-        frame: the training inputs as served (a pandas DataFrame of the signature's columns).
-    """
-    if not isinstance(frame, pd.DataFrame) or frame.empty:
-        raise InvalidInputError("the reference must be a non-empty pandas DataFrame of the model's input columns")
-    if PREDICTION in frame.columns:
-        raise InvalidInputError(f"an input column is named {PREDICTION!r}, which the monitor uses for predictions; rename it")
-    prof = Profile(relative_accuracy=relative_accuracy)
-    prof.update(frame.assign(**{PREDICTION: _predictions(model.predict(frame))}))
-    return prof
-
-
-def reference_attachment(model: Any, frame: Any) -> dict[str, bytes]:
-    """The registry attachment of a new version: its reference profile as JSON bytes.
-
-    Pass it to ``ModelRegistry.register(..., attachments=...)``; the monitor reads it back
-    with :func:`load_reference`.
-    """
-    prof = reference_profile(model, frame)
-    return {REFERENCE_ATTACHMENT: json.dumps(prof.to_dict(), allow_nan=False).encode()}
-
-
-def load_reference(registry: Any, ref: str) -> Profile | None:
-    """The reference profile attached to ``ref`` (a :class:`~raymlops.registry.ModelRegistry`), or None.
-
-    Raises:
-        ArtifactIntegrityError: the stored profile does not match its recorded hash.
-    """
-    data = registry.attachment(ref, REFERENCE_ATTACHMENT)
-    return None if data is None else Profile.from_dict(json.loads(data))
-
-
-def _predictions(values: Any) -> Any:
-    arr = np.asarray(values)
-    if arr.ndim > 1:  # multi-output: keep the first output
-        arr = arr[:, 0]
-    return arr
 
 
 class ReplicaSketcher:
@@ -174,7 +132,7 @@ class ReplicaSketcher:
         """One profile per window of the taken batches (run it off the event loop)."""
         by_window: dict[int, list[Any]] = {}
         for window, frame, preds in batches:
-            by_window.setdefault(window, []).append(frame.assign(**{PREDICTION: _predictions(preds)}))
+            by_window.setdefault(window, []).append(frame.assign(**{PREDICTION: predictions(preds)}))
         out = []
         for window in sorted(by_window):
             prof = Profile(relative_accuracy=self.relative_accuracy, kinds=self.kinds)

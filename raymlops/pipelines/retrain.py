@@ -74,7 +74,8 @@ class RetrainParams(BaseModel):
     steps: list[float] | None = None
     bake_s: float = Field(60.0, ge=0)
     max_error_rate: float = Field(0.05, ge=0, le=1)
-    max_p99_ms: float = Field(1000.0, gt=0)
+    max_p99_ms: float | None = Field(None, gt=0, description="the canary's p99 latency at most this (ms)")
+    max_p99_ratio: float | None = Field(2.0, gt=0, description="the canary's p99 at most this times the champion's over the same window")
     min_samples: int = Field(20, ge=1)
     rollout_timeout_s: float = Field(900.0, gt=0)
     annotations: str | None = Field(None, description="crowd labels (task, worker, label): aggregated into the target by the labels step")
@@ -142,7 +143,7 @@ def build_retrain(params: Mapping[str, Any]) -> Pipeline:
         }),  # fmt: skip
         S["push"].options(params={
             "strategy": p.strategy, "steps": p.steps, "bake_s": p.bake_s, "max_error_rate": p.max_error_rate,
-            "max_p99_ms": p.max_p99_ms, "min_samples": p.min_samples, "rollout_timeout_s": p.rollout_timeout_s,
+            "max_p99_ms": p.max_p99_ms, "max_p99_ratio": p.max_p99_ratio, "min_samples": p.min_samples, "rollout_timeout_s": p.rollout_timeout_s,
         }),  # fmt: skip
     ]
     return Pipeline("retrain", steps, description=f"retrain {p.name} on {p.data}")

@@ -241,9 +241,10 @@ class RolloutManager:
                 agree, total = st.shadow.agreement_counts()
                 canary = canary.copy()
                 canary.record_shadow(agree=agree, total=total)
-            verdict = (
-                evaluate_gates(plan.gates, canary, st.window[plan.from_version], drift=drift.get(name)) if plan.gates else None
-            )
+            baseline = st.window[plan.from_version]
+            if not baseline.requests:  # the stable version serves nothing now (a 100% step): its stats since the start
+                baseline = st.total[plan.from_version]
+            verdict = evaluate_gates(plan.gates, canary, baseline, drift=drift.get(name)) if plan.gates else None
             st.last_verdict = verdict.to_dict() if verdict is not None else None
             st.last_gate = now
             if verdict is None or verdict.status is not GateStatus.INSUFFICIENT_DATA:

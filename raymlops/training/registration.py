@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from raymlops.monitoring.live import reference_attachment
+from raymlops.monitoring.reference import reference_attachment
 from raymlops.registry import ModelRegistry
 
 __all__ = ["register_trained"]

@@ -28,7 +28,7 @@ from raymlops.labeling.record import output_artifact, source_artifact
 from raymlops.labeling.semi.self_training import SelfTraining, default_estimator
 from raymlops.core.names import validate_name
 from raymlops.metadata import MetadataAPI, connect
-from raymlops.monitoring.live import reference_attachment
+from raymlops.monitoring.reference import reference_attachment
 from raymlops.registry import ModelRegistry
 from raymlops.tracking import start_run
 

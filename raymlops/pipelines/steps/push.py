@@ -47,7 +47,8 @@ def _served(settings, name: str):
 @step(inputs=["model", "evaluation"], outputs={"rollout": "RolloutResult"}, deterministic=False, resources={"num_cpus": 0})
 def push(
     ctx: StepContext, model: ArtifactRef, evaluation: ArtifactRef, *, strategy: str = "canary", steps: str | list[float] | None = None,
-    bake_s: float = 60.0, max_error_rate: float = 0.05, max_p99_ms: float = 1000.0, min_samples: int = 20,
+    bake_s: float = 60.0, max_error_rate: float = 0.05, max_p99_ms: float | None = None, max_p99_ratio: float | None = 2.0,
+    min_samples: int = 20,
     rollout_timeout_s: float = 900.0,
 ) -> dict:  # fmt: skip
     m = model.read_json(MANIFEST)
@@ -70,7 +71,9 @@ def push(
         else:
             plan = RolloutPlan(
                 model=name, strategy=strategy, from_version=live[0], to_version=version, steps=parse_steps(steps), bake_s=bake_s,
-                gates=[ErrorRateGate(max_rate=max_error_rate, min_samples=min_samples), LatencyGate(max_ms=max_p99_ms, min_samples=min_samples)],
+                gates=[ErrorRateGate(max_rate=max_error_rate, min_samples=min_samples)] + (
+                    [LatencyGate(max_ms=max_p99_ms, max_ratio=max_p99_ratio, min_samples=min_samples)] if max_p99_ms or max_p99_ratio else []
+                ),
             )  # fmt: skip
             started = time.time()
             ray.get(ctl.start_rollout.remote(plan.to_dict()))

@@ -266,3 +266,22 @@ def test_gate_from_dict_rejects_unknown_kind_and_fields():
         gate_from_dict({"kind": "error_rate", "max_rate": 0.1, "typo": 1})
     with pytest.raises(InvalidInputError, match="expected a 'latency' gate dict"):
         LatencyGate.from_dict({"kind": "error_rate", "max_rate": 0.1})
+
+
+def test_latency_ratio_gate_compares_with_the_stable_version_over_the_same_window():
+    rng = np.random.default_rng(4)
+    base = rng.gamma(2.0, 20.0, 3000)
+    slow_machine = 5.0  # a busy machine slows both versions alike: the ratio stays
+    same, slower = stats(latencies=base * slow_machine), stats(latencies=rng.gamma(2.0, 20.0, 3000) * slow_machine)
+    g = LatencyGate(max_ratio=1.5, min_samples=100)
+    c = g.check(slower, same)
+    assert c.status is PASS and c.baseline == pytest.approx(np.quantile(base * slow_machine, 0.99), rel=0.03)
+    assert LatencyGate(max_ms=200, min_samples=100).check(slower, same).status is FAIL  # the absolute bound is not
+    assert g.check(stats(latencies=base * slow_machine * 2), same).status is FAIL
+    assert g.check(slower, stats(latencies=base[:50])).status is INSUFFICIENT  # the stable version's p99 needs its samples too
+    assert g.check(slower, None).status is INSUFFICIENT
+    both = LatencyGate(max_ms=100, max_ratio=1.5, min_samples=100)  # both bounds hold
+    assert both.check(slower, same).status is FAIL and "100 ms" in both.check(slower, same).message
+    assert LatencyGate.from_dict(both.to_dict()) == both
+    with pytest.raises(InvalidInputError, match="max_ms, max_ratio"):
+        LatencyGate()

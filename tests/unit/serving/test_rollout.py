@@ -500,3 +500,32 @@ def test_any_sequence_keeps_the_invariants(strategy, ops):
     assert [h.time for h in r.history] == sorted(h.time for h in r.history)
     assert all(h.action in ACTIONS for h in r.history)
     assert Rollout.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+def test_a_ratio_gate_at_the_100_percent_step_compares_with_the_stable_versions_stats_so_far():
+    """At 100% the stable version serves nothing in the window; its stats since the start stand in."""
+    from raymlops.serving.manager import RolloutManager
+
+    m = RolloutManager(gate_interval_s=1)
+    m.serve("iris", 3, now=0.0)
+    gates = (LatencyGate(max_ratio=2.0, min_samples=20),)
+    m.start(plan("canary", steps=[50, 100], bake_s=0, gates=gates), now=0.0)
+
+    def flush(**per_version: float) -> None:
+        stats = {}
+        for v, ms in per_version.items():
+            s = VersionStats()
+            for _ in range(40):
+                s.record_request(ms)
+            stats[v[1:]] = s.to_dict()
+        m.report({"models": {"iris": {"stats": stats}}})
+
+    flush(v3=10.0, v4=12.0)
+    assert [rec.action for _, rec in m.tick(now=2.0)] == ["advance"]  # 50% -> 100%
+    flush(v4=12.0)  # version 3 gets nothing now
+    assert [rec.action for _, rec in m.tick(now=4.0)] == ["promote"]
+    m.serve("iris", 4, now=5.0)
+    m.start(plan("canary", from_version=4, to_version=5, steps=[100], bake_s=0, gates=gates), now=5.0)
+    flush(v5=12.0)
+    verdict = m.tick(now=7.0)  # no stats of version 4 since this rollout started: the gate waits
+    assert not verdict or verdict[0][1].action == "hold"
