@@ -21,8 +21,7 @@ demo: setup
 	$(BIN)/raymlops demo
 
 # Unit tests and doctests need no Ray; cluster and multi-node tests each get one Ray per
-# pytest process. tests/run.sh runs the unit and multi-node tests alongside the cluster
-# tests, then the latency-sensitive serving tests alone.
+# pytest process. tests/run.sh runs them in three lanes side by side (it says which).
 test: setup
 	tests/run.sh $(BIN)/python
 

@@ -242,8 +242,8 @@ class RolloutManager:
                 canary = canary.copy()
                 canary.record_shadow(agree=agree, total=total)
             baseline = st.window[plan.from_version]
-            if not baseline.requests:  # the stable version serves nothing now (a 100% step): its stats since the start
-                baseline = st.total[plan.from_version]
+            if not any(rt.version == plan.from_version and rt.percent > 0 for rt in r.routing_table().routes):
+                baseline = st.total[plan.from_version]  # it serves nothing at this step (100%): its stats since the start
             verdict = evaluate_gates(plan.gates, canary, baseline, drift=drift.get(name)) if plan.gates else None
             st.last_verdict = verdict.to_dict() if verdict is not None else None
             st.last_gate = now

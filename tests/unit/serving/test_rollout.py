@@ -522,6 +522,9 @@ def test_a_ratio_gate_at_the_100_percent_step_compares_with_the_stable_versions_
 
     flush(v3=10.0, v4=12.0)
     assert [rec.action for _, rec in m.tick(now=2.0)] == ["advance"]  # 50% -> 100%
+    s = VersionStats()
+    s.record_request(10.0)  # a straggler of version 3, answered after the switch: not a window's worth
+    m.report({"models": {"iris": {"stats": {"3": s.to_dict()}}}})
     flush(v4=12.0)  # version 3 gets nothing now
     assert [rec.action for _, rec in m.tick(now=4.0)] == ["promote"]
     m.serve("iris", 4, now=5.0)
