@@ -302,10 +302,11 @@ def test_no_failed_request_during_blue_green_and_promote_under_load(serving, tmp
     results = json.loads(out.read_text())
     codes = [c for _, c, _ in results]
     versions = {v for _, c, v in results if c == 200}
-    duration = results[-1][0] - results[0][0]
-    assert len(results) / duration >= 20, len(results) / duration
     assert codes.count(200) == len(codes), {c: codes.count(c) for c in set(codes)}
     assert versions == {"1", "2", "3"}
+    # load through every phase (a count, not a rate: a loaded machine answers 25/s or 19/s alike without failing)
+    per_version = {v: sum(1 for _, c, x in results if c == 200 and x == v) for v in versions}
+    assert len(results) >= 300 and min(per_version.values()) >= 20, per_version
     # the retired versions' servers are deleted once every ingress replica has moved on
     _wait_for(lambda: not {"raymlops-bg-v1", "raymlops-bg-v2"} & set(serve.status().applications), 15)
     assert "raymlops-bg-v3" in serve.status().applications
