@@ -126,6 +126,7 @@ class Ingress:
         self.controller = get_controller(self.settings)
         self.tables: dict[str, RoutingTable] = {}
         self.revision = -1
+        self.revision_at: float | None = None
         self.handles: dict[tuple[str, int], Any] = {}
         self.stats: dict[str, dict[int, VersionStats]] = defaultdict(lambda: defaultdict(VersionStats))
         self.shadows: dict[str, ShadowComparator] = {}
@@ -164,6 +165,7 @@ class Ingress:
             await self._warm_handles(tables)
             self.tables = tables
             self.revision = res["revision"]
+            self.revision_at = time.time()  # when this replica started routing by it (healthz reports it)
 
     async def _warm_handles(self, tables: dict[str, RoutingTable]) -> None:
         wanted = {(name, v) for name, t in tables.items() for v in t.deployed_versions}
@@ -304,7 +306,7 @@ class Ingress:
     # this replica's own view — served models and routing revision — is here.
     @api.get("/v1/healthz")
     async def healthz(self) -> dict[str, Any]:
-        return {"status": "ok", "models": sorted(self.tables), "revision": self.revision, "replica": self.replica}
+        return {"status": "ok", "models": sorted(self.tables), "revision": self.revision, "revision_at": self.revision_at, "replica": self.replica}
 
     @api.get("/v1/models/{model}")
     async def model_info(self, model: str, request: Request) -> JSONResponse:

@@ -151,10 +151,19 @@ def test_routing_changes_reach_every_ingress_replica_within_2s(serving):
     before = max(requests.get(f"{url}/v1/healthz").json()["revision"] for _ in range(10))
     plan = RolloutPlan(model="route", strategy="canary", from_version=1, to_version=2, steps=[50], bake_s=3600)
     ray.get(ctl.start_rollout.remote(plan.to_dict()))
-    t0 = time.time()
+    t0 = time.time()  # the controller's table changed before start_rollout returned
     target = ray.get(ctl.get_tables.remote(before))["revision"]
     waited = _wait_routed(url, ctl, target)
-    assert time.time() - t0 <= 2.0 + 0.5, waited  # 12 calls spread over both replicas
+    # when each ingress replica began routing by the new table (its own clock, reported by
+    # healthz), not when our probes got through: on a loaded machine 12 probes take seconds
+    adopted: dict[str, float] = {}
+    deadline = time.time() + 10
+    while len(adopted) < 2 and time.time() < deadline:
+        h = requests.get(f"{url}/v1/healthz", timeout=10).json()
+        if h["revision"] >= target:
+            adopted.setdefault(h["replica"], h["revision_at"])
+    assert len(adopted) == 2, adopted  # both ingress replicas answered
+    assert max(adopted.values()) - t0 <= 2.0 + 0.5, (adopted, t0, waited)
     ray.get(ctl.rollback.remote("route", "test done"))
 
 
