@@ -341,7 +341,7 @@ class DriftMonitor:
                         )  # fmt: skip
                     else:
                         v.carry = []
-                        res.update(self._judge(version, judged), windows=len(span), start=span[0][0] * self.window_s)
+                        res.update(self._judge(version, judged), windows=len(span), span_start=span[0][0] * self.window_s)
                         self._transitions(version, v, res, now)
                     merged = profile
                     for _, p in list(v.horizon)[:-1]:

@@ -284,7 +284,13 @@ def test_a_failing_canary_is_rolled_back_within_two_gate_intervals_and_a_healthy
     assert [d["percent"] for d in last[-4:]] == [20.0, 50.0, 100.0, 100.0]
     assert st["routes"] == [{"version": 3, "percent": 100.0}]
     store = connect(settings)
-    decisions = [e for e in store.get_executions(type="RolloutDecision") if e.properties["model"] == "gate"]
+
+    def gate_decisions() -> list:
+        return [e for e in store.get_executions(type="RolloutDecision") if e.properties["model"] == "gate"]
+
+    # the controller writes decisions to the store after it acts: the last one may land a moment later
+    _wait_for(lambda: "promote" in {e.properties["action"] for e in gate_decisions()}, 15)
+    decisions = gate_decisions()
     recorded = [e for e in decisions if e.properties["action"] == "rollback"]
     assert recorded and recorded[-1].properties["numbers"]["error_rate"] > 0.1
     assert {e.properties["action"] for e in decisions} >= {"start", "advance", "promote", "rollback"}

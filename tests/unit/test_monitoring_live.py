@@ -204,7 +204,7 @@ def test_thin_windows_are_carried_and_judged_together_once_they_reach_min_rows(m
         verdicts += mon.close_due(now=(w + 1) * W + 1.0)
     assert [r["judged"] for r in verdicts] == [False, False, True, False]
     assert "80 rows < min_rows 100 over 2 window(s)" in verdicts[1]["why"]
-    assert verdicts[2]["rows"] == 120 and verdicts[2]["windows"] == 3 and verdicts[2]["start"] == 0.0
+    assert verdicts[2]["rows"] == 120 and verdicts[2]["windows"] == 3 and verdicts[2]["span_start"] == 0.0 and verdicts[2]["start"] == 2 * W
     assert {f["feature"] for f in verdicts[2]["features"] if f["drift"]} == {"x"}
     assert ("feature:x", "FIRING", 2) in {(a.subject, a.state, a.window) for a in mon.pop_alerts()}
     assert mon.status()["versions"]["1"]["windows_judged"] == 1
