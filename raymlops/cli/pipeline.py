@@ -259,7 +259,10 @@ def register(cli: click.Group) -> None:
             if s["last_run"]:
                 r = s["last_run"]
                 lines.append(f"last run: {r['run']} {r['state']}; candidate {s['candidate']} {s['verdict'] or ''}")
-                lines.append(table(r["steps"], ["name", "status", "execution_id"]))
+                lines.append(table(r["steps"], ["name", "status", "execution_id", "seconds"]))
+                t = s.get("timeline") or {}
+                if t.get("alert_to_canary_s") is not None:
+                    lines.append(f"alert {t['alert']} -> run started {t['pickup_s']:.1f} s later -> canary {t['alert_to_canary_s']:.1f} s after the alert")
             if s.get("push"):
                 lines.append(f"push: {s['push'].get('state')}: {s['push'].get('reason')}")
             if s["rollout"]:

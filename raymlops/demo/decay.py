@@ -176,18 +176,20 @@ def decay_chapter(
             f"no drift alert started a run within {timeout_s:.0f} s: the monitor judged {mon.get('windows_judged', 0)} of "
             f"{mon.get('windows_closed', 0)} closed windows ({mon.get('rows', 0)} rows); alerts firing: {mon.get('alerts') or 'none'}"
         )
-    alert_id = min((runs[0].properties.get("cause") or {}).get("alerts") or [0]) if runs else 0
+    timeline = st.get("timeline") or {}
+    alert_id = timeline.get("alert") or 0
     alert = store.get_execution(alert_id) if alert_id else None
     candidate = int(str(st["candidate"]).rpartition("@")[2]) if st["candidate"] else None
-    decisions = [e for e in store.get_executions(type="RolloutDecision") if e.properties.get("model") == model and e.properties.get("to_version") == candidate]
-    start = min((e.create_time for e in decisions if e.properties.get("action") == "start"), default=None)
     if st["last_run"]:
         say(f"alert {alert_id} ({alert.properties.get('subject') if alert else '?'} drift) -> run {st['last_run']['run']}: {st['last_run']['state']}")
         for s in st["last_run"]["steps"]:
-            say(f"  {s['name']:<20} {s['status']:<9} execution {s['execution_id']}")
+            say(f"  {s['name']:<20} {s['status']:<9} execution {s['execution_id']:<5} {s['seconds'] or 0:6.1f} s")
     say(f"candidate {st['candidate']}: {st['verdict']}; push: {(st.get('push') or {}).get('reason')}")
-    if alert is not None and start is not None:
-        say(f"alert -> canary: {start - alert.create_time:.1f} s; {len(codes)} requests, {sum(c != 200 for c in codes)} failed; {model}@champion: {st['champion']}")
+    if timeline.get("alert_to_canary_s") is not None:
+        say(
+            f"alert -> canary: {timeline['alert_to_canary_s']:.1f} s (the run started {timeline['pickup_s']:.1f} s after the alert); "
+            f"{len(codes)} requests, {sum(c != 200 for c in codes)} failed; {model}@champion: {st['champion']}"
+        )
     if alert is not None and candidate is not None:
         graph = store.lineage(("execution", alert.id), direction="down", hops=40)
         model_node = f"artifact:{registry.get(f'{model}@{candidate}')['artifact_id']}"
@@ -205,6 +207,6 @@ def decay_chapter(
             pass
     return {
         "champion": st["champion"], "candidate": st["candidate"], "verdict": st["verdict"], "requests": len(codes),
-        "failed": sum(c != 200 for c in codes), "alert_to_canary_s": None if (alert is None or start is None) else start - alert.create_time,
+        "failed": sum(c != 200 for c in codes), "alert_to_canary_s": timeline.get("alert_to_canary_s"),
         "alert": alert_id or None, "steps": {s["name"]: s["status"] for s in (st["last_run"] or {}).get("steps", [])},
     }  # fmt: skip

@@ -9,7 +9,8 @@ its canary is rolled back). The lineage runs alert → cause → the run's steps
 version → its rollout decisions (``raymlops lineage execution:ALERT --direction down``).
 
 ``status`` answers "what did the loop do last": the last alert, the last run and its
-steps, the candidate and its verdict, the rollout's state.
+steps, the candidate and its verdict, the rollout's state, and the run's timeline (alert →
+run start → canary start: the loop's alert-to-canary figure).
 """
 
 from __future__ import annotations
@@ -106,4 +107,29 @@ def loop_status(store: MetadataAPI, name: str, *, trigger: Mapping[str, Any] | N
         push = (by.get("push") or {}).get("result")
         if push:
             out["push"] = push
+        out["timeline"] = _timeline(store, name, r, out["candidate"], steps)
     return out
+
+
+def _timeline(store: MetadataAPI, name: str, run: Any, candidate: str | None, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """When the last run's alert fired, the run started, and the candidate's canary started.
+
+    ``alert_to_canary_s`` is the loop's headline figure (the drift alert that caused the
+    run to the first rollout decision of its candidate); ``pickup_s`` is the trigger's share
+    (alert to run start), ``step_s`` the seconds each executed step took.
+    """
+    alerts = ((run.properties.get("cause") or {}).get("alerts")) or []
+    alert = store.get_execution(min(alerts)) if alerts else None
+    version = int(str(candidate).rpartition("@")[2]) if candidate and str(candidate).rpartition("@")[2].isdigit() else None
+    starts = [
+        e.create_time for e in store.get_executions(type="RolloutDecision")
+        if version is not None and e.properties.get("model") == name and e.properties.get("to_version") == version and e.properties.get("action") == "start"
+    ]  # fmt: skip
+    canary = min(starts) if starts else None
+    at = alert.create_time if alert is not None else None
+    return {
+        "alert": alert.id if alert is not None else None, "alert_at": at, "run_started_at": run.create_time, "canary_started_at": canary,
+        "pickup_s": None if at is None else run.create_time - at,
+        "alert_to_canary_s": None if at is None or canary is None else canary - at,
+        "step_s": {s["name"]: s["seconds"] for s in steps if s["status"] == "executed"},
+    }  # fmt: skip
