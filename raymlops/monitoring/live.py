@@ -48,7 +48,7 @@ import dataclasses
 import math
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -179,6 +179,15 @@ def _column_row(c: ColumnDrift) -> dict[str, Any]:
         "certain": d["certain"],
         "current_count": d["current_count"],
     }
+
+
+def _merged(profiles: Iterable[Profile]) -> Profile:
+    """One profile of several windows', merged in the order given."""
+    it = iter(profiles)
+    out = next(it)
+    for p in it:
+        out = out.merge(p)
+    return out
 
 
 class _Version:
@@ -330,9 +339,7 @@ class DriftMonitor:
                     res.update(rows=profile.rows, judged=False, why="no reference profile for this version")
                 else:
                     span = [(w, p) for w, p in v.carry if w > window - self.horizon_windows] + [(window, profile)]
-                    judged = span[0][1]
-                    for _, p in span[1:]:
-                        judged = judged.merge(p)
+                    judged = _merged(p for _, p in span)
                     if judged.rows < self.min_rows:
                         v.carry = span
                         res.update(
@@ -343,9 +350,7 @@ class DriftMonitor:
                         v.carry = []
                         res.update(self._judge(version, judged), windows=len(span), span_start=span[0][0] * self.window_s)
                         self._transitions(version, v, res, now)
-                    merged = profile
-                    for _, p in list(v.horizon)[:-1]:
-                        merged = merged.merge(p)
+                    merged = _merged([profile, *(p for _, p in list(v.horizon)[:-1])])
                     if merged.rows >= self.min_rows:  # thin windows still add up to a judged horizon
                         v.last_horizon = {"windows": len(v.horizon), **self._judge(version, merged)}
                 if res["judged"]:

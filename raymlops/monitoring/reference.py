@@ -62,6 +62,7 @@ def load_reference(registry: Any, ref: str) -> Profile | None:
 
 
 def predictions(values: Any) -> Any:
+    """A model's predictions as the one column the monitor profiles (the first output of a multi-output model)."""
     arr = np.asarray(values)
     if arr.ndim > 1:  # multi-output: keep the first output
         arr = arr[:, 0]

@@ -67,20 +67,17 @@ class LatencyGate(Gate):
         if n < self.min_samples or n == 0:
             return self._insufficient(n, "latency observations")
         value = canary.latency_ms.quantile(self.quantile)
-        limits, why, base = [], [], None
+        bounds, base = [], None  # (limit in ms, how the message names it); the tighter one decides
         if self.max_ms is not None:
-            limits.append(self.max_ms)
-            why.append(f"{fmt(self.max_ms)} ms")
+            bounds.append((self.max_ms, f"{fmt(self.max_ms)} ms"))
         if self.max_ratio is not None:
             m = 0 if baseline is None else baseline.latency_ms.count
             if m < self.min_samples or m == 0:
                 return self._insufficient(m, "latency observations of the stable version")
             base = baseline.latency_ms.quantile(self.quantile)  # type: ignore[union-attr]
-            limits.append(self.max_ratio * base)
-            why.append(f"{fmt(self.max_ratio)} x {fmt(base)} ms (stable version)")
-        limit = min(limits)
+            bounds.append((self.max_ratio * base, f"{fmt(self.max_ratio)} x {fmt(base)} ms (stable version)"))
+        limit, bound = min(bounds, key=lambda b: b[0])
         ok = value <= limit
-        bound = why[limits.index(limit)]
         return self._result(
             GateStatus.PASS if ok else GateStatus.FAIL, value, limit, n,
             f"{fmt(value)} ms {'<=' if ok else '>'} {bound} over {n} requests", base,
