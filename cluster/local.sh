@@ -8,7 +8,7 @@
 #
 # Settings (environment): RAY_PORT (6390), RAY_DASHBOARD_PORT (8270), RAY_CLIENT_PORT (23091),
 # RAY_AGENT_PORT (52391),
-# RAY_TMP (/tmp/raymlops-cluster), RAYMLOPS_HOME (./.raymlops), RAY_NUM_CPUS (2).
+# RAY_TMP (/tmp/raymlops-cluster), RAYMLOPS_HOME (./.raymlops), RAY_NUM_CPUS (2), RAY_START_ATTEMPTS (3).
 # `ray start --head` turns token authentication on: clients need RAY_AUTH_MODE=token,
 # which this script exports; the token itself is in ~/.ray/auth_token.
 set -euo pipefail
@@ -30,14 +30,29 @@ pgid_file="$RAY_TMP/head.pgid"
 
 start() {
   mkdir -p "$RAY_TMP"
-  # setsid: the head's processes share one new process group, which `stop` ends.
-  setsid ray start --head --port "$RAY_PORT" --dashboard-port "$RAY_DASHBOARD_PORT" \
-    --ray-client-server-port "$RAY_CLIENT_PORT" \
-    --dashboard-agent-listen-port "$RAY_AGENT_PORT" --temp-dir "$RAY_TMP" --num-cpus "$RAY_NUM_CPUS" \
-    --disable-usage-stats >"$RAY_TMP/start.log" 2>&1 &
-  local pid=$!
-  echo "$pid" >"$pgid_file"
-  wait "$pid" || { cat "$RAY_TMP/start.log" >&2; stop; exit 1; }
+  # `ray start` gives the raylet a fixed 30 s (not configurable in Ray 2.60) to register
+  # with the GCS; on a busy machine it can miss that and the start fails with "timed out
+  # during startup". That failure is retried (RAY_START_ATTEMPTS, default 3), any other is not.
+  local attempt=1 attempts="${RAY_START_ATTEMPTS:-3}" pid
+  while :; do
+    # setsid: the head's processes share one new process group, which `stop` ends.
+    setsid ray start --head --port "$RAY_PORT" --dashboard-port "$RAY_DASHBOARD_PORT" \
+      --ray-client-server-port "$RAY_CLIENT_PORT" \
+      --dashboard-agent-listen-port "$RAY_AGENT_PORT" --temp-dir "$RAY_TMP" --num-cpus "$RAY_NUM_CPUS" \
+      --disable-usage-stats >"$RAY_TMP/start.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$pgid_file"
+    wait "$pid" && break
+    if [ "$attempt" -lt "$attempts" ] && grep -q "timed out during startup" "$RAY_TMP/start.log"; then
+      echo "ray start timed out during startup (attempt $attempt of $attempts); retrying" >&2
+      stop >/dev/null
+      attempt=$((attempt + 1))
+      continue
+    fi
+    cat "$RAY_TMP/start.log" >&2
+    stop
+    exit 1
+  done
   echo "ray head on 127.0.0.1:$RAY_PORT, dashboard http://127.0.0.1:$RAY_DASHBOARD_PORT (process group $pid)"
 }
 

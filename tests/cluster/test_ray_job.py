@@ -86,7 +86,7 @@ def test_submitted_job_registers_a_model_visible_from_the_cli(tmp_path):
         VENV_BIN=os.path.dirname(PYTHON),
     )
     script = str(REPO / "cluster" / "local.sh")
-    started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=120)
+    started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, timeout=400)  # up to 3 attempts
     try:
         assert started.returncode == 0, started.stderr + started.stdout
         job = subprocess.run(
