@@ -1,7 +1,7 @@
 """The decay loop: time from a drift alert to the retrained candidate's canary.
 
 One run on an embedded local Ray with Serve, the same scenario as the demo's decay
-chapter (and ``tests/cluster/pipelines/test_loop.py``): v1 of a small scikit-learn model
+chapter (checked end to end by ``tests/cluster/test_demo.py``): v1 of a small scikit-learn model
 serves steady traffic; the traffic shifts and a new day of labelled data lands; the
 monitor's drift alert fires; the loop's trigger runs ``retrain`` (the unchanged day's
 ingest is a cache hit); the blessed v2 is canaried (50% -> 100%) and promoted. Figures:

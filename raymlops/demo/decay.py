@@ -5,7 +5,8 @@ A model trained by the built-in ``retrain`` pipeline serves traffic; the world c
 fires; the loop's trigger runs ``retrain`` (the old day's ingest is a cache hit),
 evaluates the candidate against the champion on a trusted evaluation set, canaries it
 with gates and promotes it. The lineage from the alert to the new version's rollout
-decisions is printed.
+decisions is printed. Then a candidate trained on a day of scrambled labels is evaluated
+against the new champion and never pushed.
 
 The chapter has a model of its own (:data:`DECAY_MODEL`, two features whose relation to
 the label bends as their range moves), so the story's champion and its lineage stay
@@ -40,11 +41,12 @@ __all__ = ["DECAY_MODEL", "decay_chapter", "lineage_path"]
 DECAY_MODEL = "decay"
 
 
-def _day(n: int, mu: float, seed: int) -> pd.DataFrame:
-    """A day of labelled data whose inputs are centred at ``mu``."""
+def _day(n: int, mu: float, seed: int, *, scramble: bool = False) -> pd.DataFrame:
+    """A day of labelled data whose inputs are centred at ``mu`` (labels shuffled with ``scramble``)."""
     rng = np.random.default_rng(seed)
     a, b = rng.normal(mu, 1, n), rng.normal(mu, 1, n)
-    return pd.DataFrame({"a": a, "b": b, "y": (np.sin(1.5 * a) + 0.3 * (b - mu) > 0).astype(int)})
+    y = (np.sin(1.5 * a) + 0.3 * (b - mu) > 0).astype(int)
+    return pd.DataFrame({"a": a, "b": b, "y": rng.permutation(y) if scramble else y})
 
 
 def lineage_path(graph: LineageGraph, start: str, goal: str, readers: tuple[str, ...] | None = None) -> str:
@@ -101,7 +103,7 @@ def decay_chapter(
     port: int = 8000,
     keep_serving: bool = False,
     shift: float = 2.5,
-    timeout_s: float = 300.0,
+    timeout_s: float = 600.0,
 ) -> dict[str, Any]:
     """Run the chapter on the current Ray (Serve on ``port``); returns its numbers.
 
@@ -196,6 +198,22 @@ def decay_chapter(
         say(f"lineage from the alert to {model}@{candidate} and its rollout decisions (all of it: raymlops lineage execution:{alert.id} --direction down):")
         say(lineage_path(graph, f"execution:{alert.id}", model_node, readers=("Evaluate", "RolloutDecision")))
     ray.kill(actor)
+    worse: dict[str, Any] = {}
+    if st["champion"] is not None and st["champion"] == candidate:
+        # the safety net: a candidate trained on a day whose labels are wrong is evaluated
+        # against the champion on the same trusted set, and a worse one is never pushed
+        bad = settings.home / "decay" / "mislabelled"
+        bad.mkdir(parents=True, exist_ok=True)
+        _day(600, shift, 3, scramble=True).to_csv(bad / "day3.csv", index=False)
+        w = run_pipeline("retrain", {**params, "data": str(bad), "eval_data": str(golden), "min_samples": 20}, settings=settings)
+        ev, push = w.step("evaluate").result or {}, w.step("push").result or {}
+        routes = ray.get(ctl.status.remote(model))["routes"]
+        worse = {"candidate": (w.step("train").result or {}).get("model"), "verdict": ev.get("verdict"), "push": push.get("state"), "routes": routes}
+        say(
+            f"a day with scrambled labels -> retrain trained {worse['candidate']}: {worse['verdict']} against {model}@{candidate}; "
+            f"push: {worse['push']}; {model}@champion: {aliases(model).get('champion')}; routes: "
+            + ", ".join(f"v{r['version']} {r['percent']:g}%" for r in routes)
+        )
     if not keep_serving:
         for app in list(serve.status().applications):
             if app.startswith("raymlops"):
@@ -208,5 +226,5 @@ def decay_chapter(
     return {
         "champion": st["champion"], "candidate": st["candidate"], "verdict": st["verdict"], "requests": len(codes),
         "failed": sum(c != 200 for c in codes), "alert_to_canary_s": timeline.get("alert_to_canary_s"),
-        "alert": alert_id or None, "steps": {s["name"]: s["status"] for s in (st["last_run"] or {}).get("steps", [])},
+        "alert": alert_id or None, "steps": {s["name"]: s["status"] for s in (st["last_run"] or {}).get("steps", [])}, "worse": worse,
     }  # fmt: skip
