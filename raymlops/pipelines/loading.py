@@ -19,6 +19,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -63,8 +64,8 @@ def describe_spec(spec: Any) -> str:
 
 
 def _loaded_modules() -> list[tuple[str, Any]]:
-    """A snapshot of ``sys.modules``: another thread may be importing while we copy (two
-    pipelines loaded at once in one process), which makes the copy raise; copy again."""
+    """A snapshot of ``sys.modules``: another thread may be importing while we copy (any
+    import elsewhere in the process), which makes the copy raise; copy again."""
     while True:
         try:
             return list(sys.modules.items())
@@ -72,10 +73,22 @@ def _loaded_modules() -> list[tuple[str, Any]]:
             continue
 
 
+# One pipeline file loads at a time in a process: a load drops the project's modules from
+# sys.modules and imports them again, and a second load doing so meanwhile would remove a
+# module the first is importing (KeyError from the import system). The trigger actor starts
+# runs in threads, so loads can meet. Re-entrant: a pipeline file may load another.
+_LOAD_LOCK = threading.RLock()
+
+
 def _load_file(path: str, attr: str | None) -> Any:
     path = os.path.abspath(path)
     if not os.path.isfile(path):
         raise InvalidInputError(f"pipeline file {path} does not exist; use a built-in ({', '.join(BUILTIN_PIPELINES)}) or FILE.py[:ATTR]")
+    with _LOAD_LOCK:
+        return _load_file_locked(path, attr)
+
+
+def _load_file_locked(path: str, attr: str | None) -> Any:
     root = project_root(path)
     for name, mod in _loaded_modules():  # fresh project code, as on disk now
         f = getattr(mod, "__file__", None) or ""

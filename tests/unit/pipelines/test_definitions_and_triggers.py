@@ -130,3 +130,34 @@ def test_the_key_does_not_depend_on_what_the_process_imported():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     outs = [subprocess.run([sys.executable, "-c", code, how], env=env, capture_output=True, text=True, timeout=120).stdout for how in ("less", "more")]
     assert outs[0] and outs[0] == outs[1]
+
+
+def test_pipeline_files_loaded_from_many_threads_at_once_all_load(tmp_path):
+    """Triggers start runs in threads of one actor: loading a project's pipeline file purges
+    and re-imports the project's modules, so two loads at once must not see each other's half-done import."""
+    import threading
+
+    from raymlops.pipelines.loading import load_pipeline
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'p'\n")
+    (tmp_path / "helpers.py").write_text("import time\ntime.sleep(0.002)\nSCALE = 3\n")
+    (tmp_path / "pipe.py").write_text(
+        "from helpers import SCALE\nfrom raymlops.pipelines import Pipeline, step\n\n"
+        "@step(outputs=['x'])\ndef make(ctx, *, n: int = SCALE):\n    pass\n\npipeline = Pipeline('p', [make])\n"
+    )
+    errors: list[BaseException] = []
+
+    def load() -> None:
+        for _ in range(15):
+            try:
+                p, _, _ = load_pipeline(str(tmp_path / "pipe.py"), {})
+                assert p.order == ["make"]
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=load) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[:3]
