@@ -92,7 +92,8 @@ def test_demo_prints_the_champions_lineage(tmp_path):
     assert path[0].startswith("DriftAlert [execution:") and path[1].startswith("-> TriggerCause [artifact:"), path
     assert any(line.startswith("-> Model [artifact:") and line.endswith("decay@2") for line in path), path
     assert "   -> RolloutDecision" in "\n".join(path) and path[-1].endswith("decay: promote"), path
-    assert json.loads(_cli(home, "models", "show", "decay@champion", "--json").stdout)["version"] == 2
+    v2 = json.loads(_cli(home, "models", "show", "decay@champion", "--json").stdout)
+    assert v2["version"] == 2
     down = _cli(home, "lineage", f"execution:{alert}", "--direction", "down", "--hops", "40", "--json")
     assert down.returncode == 0, down.stderr
     below = json.loads(down.stdout)["nodes"]
@@ -110,6 +111,8 @@ def test_demo_prints_the_champions_lineage(tmp_path):
     assert first.properties["subject"] in ("dataset", "prediction", "concept") and str(first.id) == alert
     decisions = [e for e in store.get_executions(type="RolloutDecision") if e.properties.get("model") == "decay" and e.properties.get("to_version") == 2]
     assert {"start", "advance", "promote"} <= {e.properties["action"] for e in decisions}
+    reached = {n["id"] for n in below}  # the lineage down from the alert holds v2 and every decision of its rollout
+    assert f"artifact:{v2['artifact_id']}" in reached and {f"execution:{e.id}" for e in decisions} <= reached
     start = min(e.create_time for e in decisions if e.properties["action"] == "start")
     t = json.loads(_cli(home, "loop", "status", "decay", "--json").stdout)["timeline"]
     assert t["alert"] == first.id and t["alert_at"] == first.create_time and t["canary_started_at"] == start
