@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -52,7 +52,7 @@ def assert_quantile_bound(est: float, true: float, sketch: NumericSketch) -> Non
 
 
 def assert_merge_exact(merged: NumericSketch, whole: NumericSketch, data: np.ndarray) -> None:
-    """Everything countable exactly equal, moments within 1e-9 (plus rounding at the data's scale)."""
+    """Everything countable exactly equal, moments within 1e-9 (plus rounding at the data's scale and in the last place)."""
     assert merged == whole
     m, w = merged.to_dict(), whole.to_dict()
     exact = ("count", "nulls", "nan", "posinf", "neginf", "min", "max", "zero", "positive", "negative", "histogram")
@@ -67,9 +67,10 @@ def assert_merge_exact(merged: NumericSketch, whole: NumericSketch, data: np.nda
     if finite.size:
         assert whole.min == finite.min() and whole.max == finite.max()
         scale = np.abs(finite).max()
-        assert abs(merged.mean - whole.mean) <= 1e-9 * abs(whole.mean) + 1e-12 * scale
+        # plus a few units in the last place: subnormal values (below 2.2e-308) carry fewer bits
+        assert abs(merged.mean - whole.mean) <= 1e-9 * abs(whole.mean) + 1e-12 * scale + 4 * math.ulp(whole.mean)
         if math.isfinite(whole.std):
-            assert abs(merged.std - whole.std) <= 1e-9 * whole.std + 1e-12 * scale
+            assert abs(merged.std - whole.std) <= 1e-9 * whole.std + 1e-12 * scale + 4 * math.ulp(whole.std)
 
 
 # ----------------------------------------------------------------- merging
@@ -77,6 +78,7 @@ def assert_merge_exact(merged: NumericSketch, whole: NumericSketch, data: np.nda
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=float_arrays, cuts=st.lists(st.integers(0, 300), min_size=2, max_size=2))
+@example(data=np.r_[2.2250737614e-313, np.zeros(129)], cuts=[0, 45])  # a subnormal: its mean differs by 1 ulp with the merge order (found in a CI run)
 def test_merge_of_three_parts_equals_sketch_of_all_rows(data, cuts):
     i, j = sorted(c % (data.size + 1) for c in cuts)
     parts = [sketch_of(p, edges=EDGES) for p in (data[:i], data[i:j], data[j:])]
