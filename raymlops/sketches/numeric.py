@@ -88,10 +88,8 @@ def _json_float(x: float) -> float | str:
 
 
 def _close(a: float, b: float, scale: float) -> bool:
-    """Equal up to merge-order rounding: relative, at the data's scale, or a few units in the last place.
-
-    The last term only matters for subnormal values (below 2.2e-308), which carry fewer
-    significant bits, so 1e-9 relative is less than one unit in their last place.
+    """Equal up to merge-order rounding: relative, at the data's scale, and a few units in
+    the last place (only subnormal values, below 2.2e-308, need that: they have fewer bits).
 
     Example:
         >>> _close(1.711595204e-315, 1.7115952e-315, 2.2e-313), _close(1.0, 1.0 + 1e-6, 1.0)
