@@ -37,6 +37,7 @@ from raymlops.core.config import Settings  # noqa: E402
 from raymlops.demo.decay import DECAY_MODEL, _day, decay_chapter  # noqa: E402
 from raymlops.metadata import connect  # noqa: E402
 from raymlops.pipelines import run_pipeline  # noqa: E402
+from raymlops.pipelines.loop import canary_started_at, loop_status  # noqa: E402
 
 TARGET_S = 120.0
 SHIFT = 2.5
@@ -48,14 +49,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _canary_start(store, model: str, version: int) -> float | None:
-    starts = [
-        e.create_time for e in store.get_executions(type="RolloutDecision")
-        if e.properties.get("model") == model and e.properties.get("to_version") == version and e.properties.get("action") == "start"
-    ]  # fmt: skip
-    return min(starts) if starts else None
-
-
 def main() -> None:
     home = tempfile.mkdtemp(prefix="bench-loop-")
     settings = Settings.resolve(home=home, env={})
@@ -65,8 +58,6 @@ def main() -> None:
     lines: list[str] = []
     loop = decay_chapter(settings, say=lines.append, port=port, keep_serving=True, shift=SHIFT)
     store = connect(settings)
-    from raymlops.pipelines.loop import loop_status
-
     timeline = loop_status(store, DECAY_MODEL)["timeline"]
 
     # the baseline: a third day lands, the whole retrain runs by hand, nothing cached
@@ -102,7 +93,7 @@ def main() -> None:
             t.join()
     candidate = (by_hand.step("train").result or {}).get("model")
     version = int(str(candidate).rpartition("@")[2]) if candidate else None
-    start = _canary_start(store, DECAY_MODEL, version) if version else None
+    start = canary_started_at(store, DECAY_MODEL, version) if version else None
     baseline_s = None if start is None else start - t0
     figure = loop["alert_to_canary_s"]
     report("loop", {

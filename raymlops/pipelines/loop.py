@@ -27,7 +27,7 @@ from raymlops.pipelines.loading import load_pipeline
 from raymlops.pipelines.run_state import RUN_CONTEXT, RUN_EXECUTION
 from raymlops.registry import ModelRegistry
 
-__all__ = ["loop_spec", "loop_status", "loop_trigger_id", "runs_of", "steps_of"]
+__all__ = ["canary_started_at", "loop_spec", "loop_status", "loop_trigger_id", "runs_of", "steps_of"]
 
 
 def loop_trigger_id(name: str) -> str:
@@ -111,6 +111,15 @@ def loop_status(store: MetadataAPI, name: str, *, trigger: Mapping[str, Any] | N
     return out
 
 
+def canary_started_at(store: MetadataAPI, name: str, version: int) -> float | None:
+    """When the first rollout of ``name`` to ``version`` started (its ``start`` decision), None if none did."""
+    starts = [
+        e.create_time for e in store.get_executions(type="RolloutDecision")
+        if e.properties.get("model") == name and e.properties.get("to_version") == version and e.properties.get("action") == "start"
+    ]  # fmt: skip
+    return min(starts) if starts else None
+
+
 def _timeline(store: MetadataAPI, name: str, run: Any, candidate: str | None, steps: list[dict[str, Any]]) -> dict[str, Any]:
     """When the last run's alert fired, the run started, and the candidate's canary started.
 
@@ -120,12 +129,8 @@ def _timeline(store: MetadataAPI, name: str, run: Any, candidate: str | None, st
     """
     alerts = ((run.properties.get("cause") or {}).get("alerts")) or []
     alert = store.get_execution(min(alerts)) if alerts else None
-    version = int(str(candidate).rpartition("@")[2]) if candidate and str(candidate).rpartition("@")[2].isdigit() else None
-    starts = [
-        e.create_time for e in store.get_executions(type="RolloutDecision")
-        if version is not None and e.properties.get("model") == name and e.properties.get("to_version") == version and e.properties.get("action") == "start"
-    ]  # fmt: skip
-    canary = min(starts) if starts else None
+    version = str(candidate).rpartition("@")[2] if candidate else ""
+    canary = canary_started_at(store, name, int(version)) if version.isdigit() else None
     at = alert.create_time if alert is not None else None
     return {
         "alert": alert.id if alert is not None else None, "alert_at": at, "run_started_at": run.create_time, "canary_started_at": canary,
